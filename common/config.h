@@ -1,0 +1,33 @@
+/* Where the services are and how the programs behave. Sources in increasing
+ * precedence: built-in defaults, a YAML file (--config), environment
+ * variables, command-line flags (applied by each program). */
+#ifndef ARMORSMITH_CONFIG_H
+#define ARMORSMITH_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct armorsmith_config {
+	char *kafka_brokers;  /* kafka.brokers, ARMORSMITH_KAFKA_BROKERS */
+	char *pg_dsn;	      /* postgres.dsn, ARMORSMITH_PG_DSN */
+	char *node_name;      /* node.name, ARMORSMITH_NODE_NAME; default: hostname */
+	char *audit_log;      /* probe.audit_log, ARMORSMITH_AUDIT_LOG; NULL: search */
+	char *state_dir;      /* probe.state_dir, ARMORSMITH_PROBE_STATE_DIR */
+	char *sink_dir;	      /* builder.sink_dir, ARMORSMITH_SINK_DIR */
+	char *consumer_group; /* merger.group */
+	int64_t grace_ns;     /* builder.grace: wait for nodes that joined but never reported */
+};
+
+#define CONFIG_DEFAULT_BROKERS "127.0.0.1:19092"
+#define CONFIG_DEFAULT_PG_DSN "host=127.0.0.1 port=15432 dbname=armorsmith user=armorsmith"
+
+int config_init_defaults(struct armorsmith_config *cfg);
+/* Reads a YAML file; unknown keys are errors so typos do not go unnoticed.
+ * On failure err holds a message naming the file, line and key. */
+int config_load_file(struct armorsmith_config *cfg, const char *path, char *err, size_t errlen);
+int config_apply_env(struct armorsmith_config *cfg, char *err, size_t errlen);
+/* Replaces *slot with a copy of value. */
+int config_set(char **slot, const char *value);
+void config_free(struct armorsmith_config *cfg);
+
+#endif

@@ -1,0 +1,59 @@
+/* The libpq layer over the behavior store: migrations, the merge of decoded
+ * events (with the Kafka offsets, in one transaction), and what the builder
+ * reads. */
+#ifndef ARMORSMITH_STORE_H
+#define ARMORSMITH_STORE_H
+
+#include "armorsmith/v1/armorsmith.pb-c.h"
+#include "behavior.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct store_batch;
+
+/* Connects and applies pending migrations. err names the server on failure. */
+int store_open(const char *dsn, struct store **out, char *err, size_t errlen);
+void store_close(struct store *st);
+/* Re-establishes a lost connection (PostgreSQL restarted); 0 when healthy. */
+int store_reconnect(struct store *st);
+int store_schema_version(struct store *st);
+
+struct store_batch *store_batch_new(void);
+void store_batch_free(struct store_batch *b);
+/* The batch keeps pointers: the messages must outlive store_merge_batch(). */
+int store_batch_add_event(struct store_batch *b, const Armorsmith__V1__BehaviorEvent *ev);
+int store_batch_add_report(struct store_batch *b, const Armorsmith__V1__NodeReport *rep);
+int store_batch_add_control(struct store_batch *b, const Armorsmith__V1__ModelingControl *ctl);
+int store_batch_add_offset(struct store_batch *b, const char *topic, int32_t partition,
+			   int64_t next_offset);
+size_t store_batch_len(const struct store_batch *b);
+/* One transaction: history, set unions, runs, node reports and offsets.
+ * *merged counts events that were new (not redeliveries). */
+int store_merge_batch(struct store *st, const char *group, struct store_batch *b, size_t *merged);
+/* Next offset to consume for (group, topic, partition), or -ENOENT. */
+int store_load_offset(struct store *st, const char *group, const char *topic, int32_t partition,
+		      int64_t *next_offset);
+
+struct store_run {
+	char policy_key[512];
+	uint64_t generation;
+	int64_t deadline_ns;
+	uint32_t joined;
+	uint32_t reported;
+};
+
+/* Runs still Modeling whose deadline is at or before now_ns. */
+int store_list_due_runs(struct store *st, int64_t now_ns, struct store_run **runs, size_t *n);
+int store_load_model(struct store *st, const char *policy_key, uint64_t generation,
+		     struct behavior_model *out);
+int store_mark_completed(struct store *st, const char *policy_key, uint64_t generation,
+			 const char *apparmor, const char *seccomp);
+/* Status of a run for progress output: "Modeling", "Completed", or -ENOENT. */
+int store_run_status(struct store *st, const char *policy_key, uint64_t generation, char *status,
+		     size_t len, uint64_t *events, uint32_t *joined, uint32_t *reported);
+
+const char *store_source_name(Armorsmith__V1__Source s);
+
+#endif

@@ -1,0 +1,502 @@
+/* armorsmith-probe: the node probe. Reads modeling controls, tails the audit
+ * log, attributes seccomp records to the runs this node takes part in,
+ * publishes each distinct behavior once per run, and ends every run with a
+ * NodeReport once the log has provably caught up with the deadline. */
+#include "audit_record.h"
+#include "audit_seccomp.h"
+#include "audit_sync.h"
+#include "audit_tail.h"
+#include "config.h"
+#include "kafka.h"
+#include "log.h"
+#include "probe_run.h"
+#include "timeutil.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* How long to wait for the sync marker before reporting anyway (with a note). */
+#define PROBE_DRAIN_TIMEOUT_NS (15 * NSEC_PER_SEC)
+/* Without a marker (kern.log, no audit netlink): a quiet log for this long. */
+#define PROBE_QUIET_NS (1500 * NSEC_PER_MSEC)
+
+static volatile sig_atomic_t probe_stop;
+
+struct probe {
+	struct armorsmith_config cfg;
+	char *audit_path;
+	bool from_start;
+	rd_kafka_t *producer;
+	rd_kafka_t *control;
+	struct audit_tail *tail;
+	struct probe_runs runs;
+	char instance[17];
+	uint64_t seq;
+	int64_t last_line_ns;
+	uint64_t delivery_failures;
+	uint64_t malformed;
+};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	probe_stop = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: armorsmith-probe [OPTIONS]\n"
+	    "\n"
+	    "The node probe. Reads armorsmith.control.v1, joins the modeling runs whose targets\n"
+	    "run on this node, tails the audit log for their seccomp records (type=1326, from\n"
+	    "the SCMP_ACT_LOG modeling filter), resolves each syscall number with the record's\n"
+	    "own arch= through libseccomp, and publishes every distinct behavior once per run to\n"
+	    "armorsmith.behavior.v1 (key: the policy key). At a run's deadline it writes an\n"
+	    "audit marker, reads the log up to it, and publishes a NodeReport.\n"
+	    "\n"
+	    "  --config FILE      YAML configuration (kafka.brokers, node.name, probe.audit_log,\n"
+	    "                     probe.state_dir)\n"
+	    "  --kafka BROKERS    Kafka bootstrap servers (env ARMORSMITH_KAFKA_BROKERS,\n"
+	    "                     default %s)\n"
+	    "  --node NAME        this node's name (env ARMORSMITH_NODE_NAME, default hostname)\n"
+	    "  --audit-log FILE   the log to tail (env ARMORSMITH_AUDIT_LOG; default the first of\n"
+	    "                     /var/log/audit/audit.log and /var/log/kern.log that exists)\n"
+	    "  --state-dir DIR    where the read position is kept across restarts\n"
+	    "                     (env ARMORSMITH_PROBE_STATE_DIR, default /var/lib/armorsmith)\n"
+	    "  --from-start       read the log from its beginning instead of its end when\n"
+	    "                     there is no saved position\n"
+	    "  -h, --help         this text\n",
+	    CONFIG_DEFAULT_BROKERS);
+}
+
+static void delivery_report(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+	(void)rk;
+	if (msg->err) {
+		struct probe *p = opaque;
+		p->delivery_failures++;
+		log_error("delivery to %s failed: %s", rd_kafka_topic_name(msg->rkt),
+			  rd_kafka_err2str(msg->err));
+	}
+}
+
+static int publish_record(struct probe *p, const char *key, Armorsmith__V1__BehaviorRecord *rec,
+			  const char *type)
+{
+	size_t len = armorsmith__v1__behavior_record__get_packed_size(rec);
+	uint8_t *buf = malloc(len ? len : 1);
+	int rc;
+
+	if (!buf)
+		return -ENOMEM;
+	armorsmith__v1__behavior_record__pack(rec, buf);
+	rc = kafka_produce(p->producer, TOPIC_BEHAVIOR, key, buf, len, type);
+	free(buf);
+	return rc;
+}
+
+static int publish_report(struct probe *p, struct probe_run *r,
+			  Armorsmith__V1__NodeReport__Phase phase, const char *message)
+{
+	Armorsmith__V1__BehaviorRecord rec = ARMORSMITH__V1__BEHAVIOR_RECORD__INIT;
+	Armorsmith__V1__NodeReport rep = ARMORSMITH__V1__NODE_REPORT__INIT;
+	char id[128];
+	uint64_t lost = 0;
+
+	snprintf(id, sizeof(id), "%s/%s/r%" PRIu64, p->cfg.node_name, p->instance, ++p->seq);
+	rep.policy_key = r->policy_key;
+	rep.generation = r->generation;
+	rep.node = p->cfg.node_name;
+	rep.phase = phase;
+	rep.events_published = r->events_published;
+	rep.records_seen = r->records_seen;
+	if (r->lost_known && audit_sync_lost_counter(&lost) == 0 && lost > r->lost_at_join)
+		rep.audit_lost = lost - r->lost_at_join;
+	rep.message = (char *)(message ? message : "");
+	rep.time_unix_nano = time_now_ns();
+	rep.report_id = id;
+	rec.record_case = ARMORSMITH__V1__BEHAVIOR_RECORD__RECORD_REPORT;
+	rec.report = &rep;
+	return publish_record(p, r->policy_key, &rec, "armorsmith.v1.NodeReport");
+}
+
+static int publish_syscall(struct probe *p, struct probe_run *r, const struct seccomp_event *ev)
+{
+	Armorsmith__V1__BehaviorRecord rec = ARMORSMITH__V1__BEHAVIOR_RECORD__INIT;
+	Armorsmith__V1__BehaviorEvent e = ARMORSMITH__V1__BEHAVIOR_EVENT__INIT;
+	Armorsmith__V1__SyscallBehavior s = ARMORSMITH__V1__SYSCALL_BEHAVIOR__INIT;
+	char id[128];
+	int rc;
+
+	snprintf(id, sizeof(id), "%s/%s/%" PRIu64, p->cfg.node_name, p->instance, ++p->seq);
+	s.name = (char *)ev->syscall_name;
+	s.arch = (char *)ev->arch_name;
+	s.number = ev->syscall_nr;
+	e.policy_key = r->policy_key;
+	e.generation = r->generation;
+	e.node = p->cfg.node_name;
+	e.pid = ev->pid;
+	e.time_unix_nano = ev->sec * NSEC_PER_SEC + (int64_t)ev->msec * NSEC_PER_MSEC;
+	e.source = ARMORSMITH__V1__SOURCE__SOURCE_SECCOMP_AUDIT;
+	e.comm = (char *)ev->comm;
+	e.event_id = id;
+	e.behavior_case = ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_SYSCALL;
+	e.syscall = &s;
+	rec.record_case = ARMORSMITH__V1__BEHAVIOR_RECORD__RECORD_EVENT;
+	rec.event = &e;
+	rc = publish_record(p, r->policy_key, &rec, "armorsmith.v1.BehaviorEvent");
+	if (rc == 0)
+		r->events_published++;
+	return rc;
+}
+
+static void probe_handle_seccomp(struct probe *p, const char *line, size_t len)
+{
+	struct seccomp_event ev;
+	struct probe_run *r;
+	char key[96], err[256];
+	int rc;
+
+	rc = audit_parse_seccomp_line(line, len, &ev, err, sizeof(err));
+	if (rc < 0 && rc != -ENOENT) {
+		/* Malformed input never stops the probe; say so, a few times. */
+		if (p->malformed++ < 10)
+			log_warn("skipping malformed seccomp record: %s", err);
+		return;
+	}
+	r = probe_runs_attribute(&p->runs, ev.pid, ev.ses,
+				 ev.sec * NSEC_PER_SEC + (int64_t)ev.msec * NSEC_PER_MSEC);
+	if (!r)
+		return;
+	r->records_seen++;
+	if (rc == -ENOENT) {
+		/* Never invent a name: the run is reported incomplete instead. */
+		if (!r->unresolved++)
+			log_warn("run %s: syscall %d of arch 0x%x has no name in libseccomp",
+				 r->policy_key, ev.syscall_nr, ev.arch);
+		return;
+	}
+	snprintf(key, sizeof(key), "syscall:%s", ev.syscall_name);
+	if (strset_add(&r->seen, key) != 1)
+		return;
+	if (publish_syscall(p, r, &ev) < 0)
+		r->publish_failures++;
+}
+
+static void probe_handle_line(struct probe *p, const char *line, size_t len)
+{
+	p->last_line_ns = time_now_ns();
+	/* The sync marker is ours: compare the raw line, it is not key=value. */
+	for (size_t i = 0; i < p->runs.len; i++) {
+		struct probe_run *r = &p->runs.items[i];
+		if (r->state == PROBE_RUN_DRAINING && r->marker_sent && !r->marker_seen &&
+		    memmem(line, len, r->marker, strlen(r->marker))) {
+			r->marker_seen = true;
+			log_debug("run %s: audit log caught up", r->policy_key);
+		}
+	}
+	if (memmem(line, len, "type=SECCOMP", 12) || memmem(line, len, "type=1326", 9))
+		probe_handle_seccomp(p, line, len);
+}
+
+static void probe_join(struct probe *p, struct probe_run *r)
+{
+	uint64_t lost;
+
+	if (audit_sync_lost_counter(&lost) == 0) {
+		r->lost_at_join = lost;
+		r->lost_known = true;
+	}
+	if (publish_report(p, r, ARMORSMITH__V1__NODE_REPORT__PHASE__PHASE_JOINED, NULL) == 0) {
+		r->state = PROBE_RUN_ACTIVE;
+		log_info("joined run %s generation %" PRIu64 " (audit session %u)", r->policy_key,
+			 r->generation, r->audit_session);
+	}
+}
+
+static void probe_finish(struct probe *p, struct probe_run *r, const char *why)
+{
+	char msg[512] = "";
+	uint64_t lost = 0;
+
+	if (why)
+		snprintf(msg, sizeof(msg), "%s", why);
+	if (r->lost_known && audit_sync_lost_counter(&lost) == 0 && lost > r->lost_at_join)
+		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+			 "%sthe kernel lost %" PRIu64
+			 " audit records during the run; behavior may be missing",
+			 *msg ? "; " : "", lost - r->lost_at_join);
+	if (r->publish_failures || p->delivery_failures)
+		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+			 "%s%" PRIu64 " behaviors could not be published", *msg ? "; " : "",
+			 r->publish_failures + p->delivery_failures);
+	if (r->unresolved)
+		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+			 "%s%" PRIu64 " records had syscall numbers unknown to libseccomp",
+			 *msg ? "; " : "", r->unresolved);
+	if (publish_report(p, r, ARMORSMITH__V1__NODE_REPORT__PHASE__PHASE_COMPLETED, msg) < 0)
+		return;
+	rd_kafka_flush(p->producer, 10000);
+	r->state = PROBE_RUN_DONE;
+	log_info("run %s generation %" PRIu64 " reported: %" PRIu64 " records, %" PRIu64
+		 " distinct behaviors%s%s",
+		 r->policy_key, r->generation, r->records_seen, r->events_published,
+		 *msg ? "; " : "", msg);
+}
+
+/* Advances each run's state machine: join, notice the deadline, drain, report. */
+static void probe_tick(struct probe *p)
+{
+	int64_t now = time_now_ns();
+
+	for (size_t i = 0; i < p->runs.len; i++) {
+		struct probe_run *r = &p->runs.items[i];
+
+		switch (r->state) {
+		case PROBE_RUN_JOINING:
+			probe_join(p, r);
+			break;
+		case PROBE_RUN_ACTIVE:
+			if (now < r->deadline_ns)
+				break;
+			r->state = PROBE_RUN_DRAINING;
+			r->drain_started_ns = now;
+			snprintf(r->marker, sizeof(r->marker), AUDIT_SYNC_PREFIX "%s/%s/%" PRIu64,
+				 p->instance, r->policy_key, r->generation);
+			r->marker_sent =
+			    !p->from_start &&
+			    audit_sync_send_marker(r->marker + strlen(AUDIT_SYNC_PREFIX)) == 0;
+			log_info("run %s: deadline reached, draining the audit log", r->policy_key);
+			break;
+		case PROBE_RUN_DRAINING: {
+			int64_t draining = now - r->drain_started_ns;
+			bool timed_out = draining >= PROBE_DRAIN_TIMEOUT_NS;
+
+			if (r->marker_sent && !r->marker_seen && !timed_out)
+				break;
+			/* No marker possible (kern.log, a recorded log): wait for a quiet log. */
+			if (!r->marker_sent && now - p->last_line_ns < PROBE_QUIET_NS && !timed_out)
+				break;
+			probe_finish(p, r,
+				     r->marker_sent && !r->marker_seen
+					 ? "the audit log did not show the sync marker in time"
+					 : NULL);
+			break;
+		}
+		case PROBE_RUN_DONE:
+			break;
+		}
+	}
+}
+
+static void probe_poll_control(struct probe *p)
+{
+	rd_kafka_message_t *msg;
+
+	while ((msg = rd_kafka_consumer_poll(p->control, 0))) {
+		Armorsmith__V1__ModelingControl *c;
+
+		if (msg->err || !msg->payload) {
+			rd_kafka_message_destroy(msg);
+			continue;
+		}
+		c = armorsmith__v1__modeling_control__unpack(NULL, msg->len, msg->payload);
+		if (!c) {
+			log_warn("undecodable control record at offset %" PRId64 ", ignored",
+				 msg->offset);
+		} else {
+			probe_runs_apply(&p->runs, c, p->cfg.node_name, time_now_ns());
+			armorsmith__v1__modeling_control__free_unpacked(c, NULL);
+		}
+		rd_kafka_message_destroy(msg);
+	}
+}
+
+static int probe_setup_control(struct probe *p, char *err, size_t errlen)
+{
+	rd_kafka_topic_partition_list_t *parts;
+	int n;
+
+	p->control = kafka_consumer_new(p->cfg.kafka_brokers, NULL, NULL, NULL, err, errlen);
+	if (!p->control)
+		return -EINVAL;
+	n = kafka_partition_count(p->control, TOPIC_CONTROL, 10000);
+	if (n <= 0) {
+		snprintf(err, errlen, "cannot read partitions of %s at %s", TOPIC_CONTROL,
+			 p->cfg.kafka_brokers);
+		return -EHOSTUNREACH;
+	}
+	/* The compacted topic is the state: read all of it on every start. */
+	parts = rd_kafka_topic_partition_list_new(n);
+	for (int i = 0; i < n; i++)
+		rd_kafka_topic_partition_list_add(parts, TOPIC_CONTROL, i)->offset =
+		    RD_KAFKA_OFFSET_BEGINNING;
+	rd_kafka_assign(p->control, parts);
+	rd_kafka_topic_partition_list_destroy(parts);
+	return 0;
+}
+
+static const char *probe_find_audit_log(const char *configured)
+{
+	static const char *const candidates[] = {"/var/log/audit/audit.log", "/var/log/kern.log"};
+
+	if (configured)
+		return configured;
+	for (size_t i = 0; i < 2; i++)
+		if (access(candidates[i], R_OK) == 0)
+			return candidates[i];
+	return candidates[0];
+}
+
+static int probe_loop(struct probe *p)
+{
+	int64_t last_save = time_now_ns();
+
+	while (!probe_stop) {
+		char *line;
+		size_t len;
+		int lines = 0, rc;
+
+		probe_poll_control(p);
+		while (lines < 10000 && (rc = audit_tail_next_line(p->tail, &line, &len)) == 1) {
+			probe_handle_line(p, line, len);
+			lines++;
+		}
+		if (rc < 0 && rc != -EAGAIN)
+			log_warn("reading %s: %s", p->audit_path, strerror(-rc));
+		probe_tick(p);
+		rd_kafka_poll(p->producer, 0);
+		if (time_now_ns() - last_save > NSEC_PER_SEC) {
+			audit_tail_save(p->tail);
+			last_save = time_now_ns();
+		}
+		if (!lines)
+			usleep(20000);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"kafka", required_argument, NULL, 'k'},
+	    {"node", required_argument, NULL, 'n'},
+	    {"audit-log", required_argument, NULL, 'a'},
+	    {"state-dir", required_argument, NULL, 's'},
+	    {"from-start", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct probe p = {0};
+	const char *config = NULL, *kafka = NULL, *node = NULL, *audit = NULL, *state = NULL;
+	char err[512], state_file[4096];
+	uint64_t rnd = 0;
+	int c, rc = 1;
+
+	log_init("armorsmith-probe");
+	if (config_init_defaults(&p.cfg) < 0)
+		return 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'k':
+			kafka = optarg;
+			break;
+		case 'n':
+			node = optarg;
+			break;
+		case 'a':
+			audit = optarg;
+			break;
+		case 's':
+			state = optarg;
+			break;
+		case 'f':
+			p.from_start = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if ((config && config_load_file(&p.cfg, config, err, sizeof(err)) < 0) ||
+	    config_apply_env(&p.cfg, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if ((kafka && config_set(&p.cfg.kafka_brokers, kafka)) ||
+	    (node && config_set(&p.cfg.node_name, node)) ||
+	    (audit && config_set(&p.cfg.audit_log, audit)) ||
+	    (state && config_set(&p.cfg.state_dir, state)))
+		goto out;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint64_t)time_now_ns() ^ (uint64_t)getpid();
+	snprintf(p.instance, sizeof(p.instance), "%016" PRIx64, rnd);
+
+	p.audit_path = strdup(probe_find_audit_log(p.cfg.audit_log));
+	if (mkdir(p.cfg.state_dir, 0700) < 0 && errno != EEXIST) {
+		log_error("cannot create state dir %s: %s", p.cfg.state_dir, strerror(errno));
+		goto out;
+	}
+	snprintf(state_file, sizeof(state_file), "%s/audit-position", p.cfg.state_dir);
+	rc = audit_tail_open(p.audit_path, state_file, p.from_start, &p.tail, err, sizeof(err));
+	if (rc < 0) {
+		log_error("cannot open audit log %s: %s", p.audit_path, err);
+		rc = 1;
+		goto out;
+	}
+	rc = 1;
+	p.producer = kafka_producer_new(p.cfg.kafka_brokers, delivery_report, &p, err, sizeof(err));
+	if (!p.producer) {
+		log_error("cannot create kafka producer: %s", err);
+		goto out;
+	}
+	if (kafka_check_topic(p.producer, p.cfg.kafka_brokers, TOPIC_BEHAVIOR, 10000, err,
+			      sizeof(err)) < 0 ||
+	    probe_setup_control(&p, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	log_info("node %s tailing %s, publishing to %s", p.cfg.node_name, p.audit_path,
+		 p.cfg.kafka_brokers);
+	probe_loop(&p);
+	rc = 0;
+out:
+	if (p.tail) {
+		audit_tail_save(p.tail);
+		audit_tail_close(p.tail);
+	}
+	if (p.control) {
+		rd_kafka_consumer_close(p.control);
+		rd_kafka_destroy(p.control);
+	}
+	if (p.producer) {
+		if (rd_kafka_flush(p.producer, 10000))
+			log_error("%d messages not delivered at exit",
+				  rd_kafka_outq_len(p.producer));
+		rd_kafka_destroy(p.producer);
+	}
+	probe_runs_free(&p.runs);
+	free(p.audit_path);
+	config_free(&p.cfg);
+	return rc;
+}

@@ -1,0 +1,137 @@
+#include "merger.h"
+#include "kafka.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static bool key_matches(const void *key, size_t key_len, const char *policy_key)
+{
+	return key && key_len == strlen(policy_key) && memcmp(key, policy_key, key_len) == 0;
+}
+
+static int check_event(const Armorsmith__V1__BehaviorEvent *ev, char *reason, size_t len)
+{
+	if (!*ev->policy_key || !*ev->event_id || !*ev->node) {
+		snprintf(reason, len, "behavior event without policy_key, event_id or node");
+		return -EINVAL;
+	}
+	switch (ev->behavior_case) {
+	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_SYSCALL:
+		if (!*ev->syscall->name) {
+			snprintf(reason, len, "syscall event %s without a name", ev->event_id);
+			return -EINVAL;
+		}
+		return 0;
+	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_EXEC:
+		if (ev->exec->path[0] != '/') {
+			snprintf(reason, len, "exec event %s with a non-absolute path",
+				 ev->event_id);
+			return -EINVAL;
+		}
+		return 0;
+	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_FILE:
+		if (ev->file->path[0] != '/') {
+			snprintf(reason, len, "file event %s with a non-absolute path",
+				 ev->event_id);
+			return -EINVAL;
+		}
+		if (strspn(ev->file->permissions, "mrwaklx") != strlen(ev->file->permissions)) {
+			snprintf(reason, len, "file event %s with unknown permissions '%s'",
+				 ev->event_id, ev->file->permissions);
+			return -EINVAL;
+		}
+		return 0;
+	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_CAPABILITY:
+	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_NETWORK:
+	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_PTRACE:
+	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_SIGNAL:
+	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_MOUNT:
+		return 0;
+	default:
+		snprintf(reason, len, "behavior event %s carries no behavior", ev->event_id);
+		return -EINVAL;
+	}
+}
+
+int merger_decode(const char *topic, const void *key, size_t key_len, const void *value, size_t len,
+		  struct merger_decoded *out, char *reason, size_t reason_len)
+{
+	memset(out, 0, sizeof(*out));
+	if (strcmp(topic, TOPIC_CONTROL) == 0) {
+		if (!value) {
+			out->kind = MERGER_TOMBSTONE; /* compaction delete marker */
+			return 0;
+		}
+		out->control = armorsmith__v1__modeling_control__unpack(NULL, len, value);
+		if (!out->control) {
+			snprintf(reason, reason_len, "undecodable ModelingControl (%zu bytes)",
+				 len);
+			return -EINVAL;
+		}
+		if (!*out->control->policy_key ||
+		    !key_matches(key, key_len, out->control->policy_key) ||
+		    !*out->control->profile_name) {
+			snprintf(reason, reason_len,
+				 "ModelingControl without profile name or whose key is not its "
+				 "policy key");
+			merger_decoded_free(out);
+			return -EINVAL;
+		}
+		out->kind = MERGER_CONTROL;
+		return 0;
+	}
+	if (strcmp(topic, TOPIC_BEHAVIOR) != 0) {
+		snprintf(reason, reason_len, "message from unexpected topic %s", topic);
+		return -EINVAL;
+	}
+	if (!value) {
+		snprintf(reason, reason_len, "empty message on %s", topic);
+		return -EINVAL;
+	}
+	out->record = armorsmith__v1__behavior_record__unpack(NULL, len, value);
+	if (!out->record) {
+		snprintf(reason, reason_len, "undecodable BehaviorRecord (%zu bytes)", len);
+		return -EINVAL;
+	}
+	switch (out->record->record_case) {
+	case ARMORSMITH__V1__BEHAVIOR_RECORD__RECORD_EVENT:
+		if (check_event(out->record->event, reason, reason_len) < 0)
+			goto invalid;
+		if (!key_matches(key, key_len, out->record->event->policy_key)) {
+			snprintf(reason, reason_len, "event %s keyed by another policy",
+				 out->record->event->event_id);
+			goto invalid;
+		}
+		out->kind = MERGER_EVENT;
+		return 0;
+	case ARMORSMITH__V1__BEHAVIOR_RECORD__RECORD_REPORT: {
+		const Armorsmith__V1__NodeReport *r = out->record->report;
+		if (!*r->policy_key || !*r->node || !*r->report_id ||
+		    r->phase == ARMORSMITH__V1__NODE_REPORT__PHASE__PHASE_UNSPECIFIED ||
+		    !key_matches(key, key_len, r->policy_key)) {
+			snprintf(reason, reason_len,
+				 "node report without policy_key, node, report_id or phase, or "
+				 "keyed by another policy");
+			goto invalid;
+		}
+		out->kind = MERGER_REPORT;
+		return 0;
+	}
+	default:
+		snprintf(reason, reason_len, "BehaviorRecord with neither event nor report");
+		goto invalid;
+	}
+invalid:
+	merger_decoded_free(out);
+	return -EINVAL;
+}
+
+void merger_decoded_free(struct merger_decoded *d)
+{
+	if (d->record)
+		armorsmith__v1__behavior_record__free_unpacked(d->record, NULL);
+	if (d->control)
+		armorsmith__v1__modeling_control__free_unpacked(d->control, NULL);
+	memset(d, 0, sizeof(*d));
+}

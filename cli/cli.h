@@ -1,0 +1,9 @@
+#ifndef ARMORSMITH_CLI_H
+#define ARMORSMITH_CLI_H
+
+#include <stdio.h>
+
+int cli_model(int argc, char **argv);
+void cli_model_usage(FILE *out);
+
+#endif

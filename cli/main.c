@@ -1,0 +1,37 @@
+/* armorsmith: the command-line front end. */
+#include "cli.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: armorsmith COMMAND [OPTIONS]\n"
+		"\n"
+		"Forges deny-by-default AppArmor and seccomp profiles from what a workload does.\n"
+		"\n"
+		"Commands:\n"
+		"  model     model a local command end to end and write its profiles\n"
+		"\n"
+		"Run 'armorsmith COMMAND --help' for the options of a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	log_init("armorsmith");
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "model") == 0)
+		return cli_model(argc - 1, argv + 1);
+	log_error("unknown command '%s'", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian package armorsmith's build, local run and tests need,
+# plus the Python test packages. Idempotent: a second run installs nothing.
+set -euo pipefail
+
+APT_PACKAGES=(
+  build-essential cmake pkg-config clang-format
+  librdkafka-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
+  libseccomp-dev libyaml-dev libjansson-dev libpq-dev
+  postgresql-15 postgresql-client-15 auditd strace apparmor
+  maven default-jre-headless curl ca-certificates procps
+  python3 python3-pip
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: apt-get install ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Python packages used only by the integration tests.
+PY_PACKAGES=(pytest jsonschema PyYAML)
+py_missing=()
+for p in "${PY_PACKAGES[@]}"; do
+  python3 -c "import importlib.metadata as m; m.version('$p')" 2>/dev/null || py_missing+=("$p")
+done
+if ((${#py_missing[@]})); then
+  echo "install-deps: pip install ${py_missing[*]}" >&2
+  python3 -m pip install -q "${py_missing[@]}"
+fi

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The one command that runs every test: installs what is missing, builds
+# (plain and with ASan+UBSan), starts real Kafka, PostgreSQL and auditd on
+# loopback, runs the unit tests (ctest, under the sanitizers too) and the
+# integration tests (pytest), and stops the services it started.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "test.sh: must run as root (apt-get, auditd, cgroups and seccomp audit need it)" >&2
+  exit 1
+fi
+
+bash scripts/install-deps.sh
+bash scripts/build.sh --asan
+
+started_services=0
+cleanup() {
+  if ((started_services)); then
+    deploy/local/services.sh down || true
+  fi
+}
+trap cleanup EXIT
+deploy/local/services.sh up
+started_services=1
+eval "$(deploy/local/services.sh env)"
+
+status=0
+echo "== unit tests (ASan + UBSan) =="
+ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure || status=1
+echo "== unit tests =="
+ctest --test-dir build --output-on-failure || status=1
+echo "== integration tests =="
+ARMORSMITH_BUILD_DIR=$ROOT/build python3 -m pytest -v integration-tests || status=1
+exit "$status"

@@ -24,7 +24,7 @@ if ((${#missing[@]})); then
 fi
 
 # Python packages used only by the integration tests.
-PY_PACKAGES=(pytest jsonschema PyYAML)
+PY_PACKAGES=(pytest jsonschema PyYAML confluent-kafka)
 py_missing=()
 for p in "${PY_PACKAGES[@]}"; do
   python3 -c "import importlib.metadata as m; m.version('$p')" 2>/dev/null || py_missing+=("$p")

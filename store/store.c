@@ -842,3 +842,69 @@ int store_run_status(struct store *st, const char *policy_key, uint64_t generati
 	PQclear(res);
 	return rc;
 }
+
+int store_list_generations(struct store *st, const char *policy_key, uint64_t *gens, size_t max,
+			   size_t *n)
+{
+	const char *params[1] = {policy_key};
+	PGresult *res = store_query(st,
+				    "SELECT generation FROM modeling_runs WHERE policy_key = $1"
+				    " ORDER BY generation DESC",
+				    1, params);
+	size_t rows;
+
+	if (!res)
+		return -EIO;
+	rows = (size_t)PQntuples(res);
+	*n = rows < max ? rows : max;
+	for (size_t i = 0; i < *n; i++)
+		gens[i] = strtoull(PQgetvalue(res, (int)i, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+int store_run_items(struct store *st, const char *policy_key, uint64_t generation,
+		    struct strlist *out)
+{
+	char gen[24];
+	const char *params[2] = {policy_key, gen};
+	PGresult *res;
+	int rc = 0;
+
+	snprintf(gen, sizeof(gen), "%" PRIu64, generation);
+	res = store_query(st,
+			  "SELECT kind || ' ' || item FROM behaviors" WHERE_RUN
+			  " ORDER BY kind || ' ' || item COLLATE \"C\"",
+			  2, params);
+	if (!res)
+		return -EIO;
+	for (int i = 0; i < PQntuples(res) && rc == 0; i++)
+		rc = strlist_add(out, PQgetvalue(res, i, 0));
+	PQclear(res);
+	return rc;
+}
+
+int store_run_profiles(struct store *st, const char *policy_key, uint64_t generation,
+		       char **apparmor, char **seccomp)
+{
+	char gen[24];
+	const char *params[2] = {policy_key, gen};
+	PGresult *res;
+
+	*apparmor = *seccomp = NULL;
+	snprintf(gen, sizeof(gen), "%" PRIu64, generation);
+	res = store_query(
+	    st, "SELECT apparmor_profile, seccomp_profile FROM modeling_runs" WHERE_RUN, 2, params);
+	if (!res)
+		return -EIO;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return -ENOENT;
+	}
+	if (!PQgetisnull(res, 0, 0))
+		*apparmor = strdup(PQgetvalue(res, 0, 0));
+	if (!PQgetisnull(res, 0, 1))
+		*seccomp = strdup(PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return 0;
+}

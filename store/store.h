@@ -54,6 +54,16 @@ int store_mark_completed(struct store *st, const char *policy_key, uint64_t gene
 int store_run_status(struct store *st, const char *policy_key, uint64_t generation, char *status,
 		     size_t len, uint64_t *events, uint32_t *joined, uint32_t *reported);
 
+/* Generations of a policy's runs, newest first, at most max of them. */
+int store_list_generations(struct store *st, const char *policy_key, uint64_t *gens, size_t max,
+			   size_t *n);
+/* A run's behaviors as "KIND ITEM" lines (the behaviors view), sorted. */
+int store_run_items(struct store *st, const char *policy_key, uint64_t generation,
+		    struct strlist *out);
+/* The profiles a completed run was built with; NULL while not built. */
+int store_run_profiles(struct store *st, const char *policy_key, uint64_t generation,
+		       char **apparmor, char **seccomp);
+
 const char *store_source_name(Armorsmith__V1__Source s);
 
 #endif

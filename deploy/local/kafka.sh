@@ -46,7 +46,7 @@ LIBS_OK=$KAFKA_HOME/.complete
 # name:partitions:extra topic config (comma separated, may be empty)
 TOPICS=(
   "armorsmith.control.v1:1:cleanup.policy=compact"
-  "armorsmith.behavior.v1:4:"
+  "armorsmith.behavior.v1:4:retention.ms=-1"
   "armorsmith.profiles.v1:1:cleanup.policy=compact"
   "armorsmith.deadletter.v1:1:"
 )

@@ -15,6 +15,7 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  model     model a local command end to end and write its profiles\n"
 		"  diff      what a run added or dropped compared with an earlier run\n"
+		"  replay    rebuild the behavior store from Kafka and check the profiles\n"
 		"\n"
 		"Run 'armorsmith COMMAND --help' for the options of a command.\n");
 }
@@ -34,6 +35,8 @@ int main(int argc, char **argv)
 		return cli_model(argc - 1, argv + 1);
 	if (strcmp(argv[1], "diff") == 0)
 		return cli_diff(argc - 1, argv + 1);
+	if (strcmp(argv[1], "replay") == 0)
+		return cli_replay(argc - 1, argv + 1);
 	log_error("unknown command '%s'", argv[1]);
 	usage(stderr);
 	return 2;

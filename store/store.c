@@ -908,3 +908,60 @@ int store_run_profiles(struct store *st, const char *policy_key, uint64_t genera
 	PQclear(res);
 	return 0;
 }
+
+int store_list_completed_runs(struct store *st, const char *policy_key, struct store_run **runs,
+			      size_t *n)
+{
+	const char *params[1] = {policy_key};
+	PGresult *res =
+	    store_query(st,
+			"SELECT policy_key, generation FROM modeling_runs"
+			" WHERE status = 'Completed' AND ($1::text IS NULL OR policy_key = $1)"
+			" ORDER BY policy_key, generation",
+			1, params);
+	struct store_run *out;
+	int rows;
+
+	if (!res)
+		return -EIO;
+	rows = PQntuples(res);
+	out = calloc(rows ? (size_t)rows : 1, sizeof(*out));
+	if (!out) {
+		PQclear(res);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < rows; i++) {
+		snprintf(out[i].policy_key, sizeof(out[i].policy_key), "%s", PQgetvalue(res, i, 0));
+		out[i].generation = strtoull(PQgetvalue(res, i, 1), NULL, 10);
+	}
+	PQclear(res);
+	*runs = out;
+	*n = (size_t)rows;
+	return 0;
+}
+
+int store_reset_projection(struct store *st, const char *policy_key)
+{
+	static const char *const tables[] = {
+	    "behavior_history",	   "merged_syscalls", "merged_executions", "merged_files",
+	    "merged_capabilities", "merged_network",  "merged_ptrace",	   "merged_signals",
+	    "merged_mounts",	   "node_reports",
+	};
+	const char *params[1] = {policy_key};
+	char sql[256];
+
+	if (store_exec(st, "BEGIN"))
+		return -EIO;
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		PGresult *res;
+		snprintf(sql, sizeof(sql),
+			 "DELETE FROM %s WHERE $1::text IS NULL OR policy_key = $1", tables[i]);
+		res = store_query(st, sql, 1, params);
+		if (!res) {
+			store_exec(st, "ROLLBACK");
+			return -EIO;
+		}
+		PQclear(res);
+	}
+	return store_exec(st, "COMMIT") ? -EIO : 0;
+}

@@ -64,6 +64,13 @@ int store_run_items(struct store *st, const char *policy_key, uint64_t generatio
 int store_run_profiles(struct store *st, const char *policy_key, uint64_t generation,
 		       char **apparmor, char **seccomp);
 
+/* Completed runs of one policy (or of all, when policy_key is NULL). */
+int store_list_completed_runs(struct store *st, const char *policy_key, struct store_run **runs,
+			      size_t *n);
+/* Deletes what replay rebuilds for one policy (or all): history, merged sets
+ * and node reports. Runs and their built profiles stay, for comparison. */
+int store_reset_projection(struct store *st, const char *policy_key);
+
 const char *store_source_name(Armorsmith__V1__Source s);
 
 #endif

@@ -3,11 +3,10 @@
  * generates the profiles from the merged behavior, writes the
  * ArmorProfileModel through its sink, and publishes ProfileBuilt. */
 #include "apm_model.h"
+#include "profile_build.h"
 #include "config.h"
 #include "kafka.h"
 #include "log.h"
-#include "profile_apparmor.h"
-#include "profile_seccomp.h"
 #include "store.h"
 #include "strset.h"
 #include "timeutil.h"
@@ -154,53 +153,42 @@ static int builder_publish(struct builder *b, const struct store_run *run,
 static int builder_build(struct builder *b, const struct store_run *run)
 {
 	struct behavior_model m;
-	char *aa = NULL, *sc = NULL, *model_json = NULL;
-	json_t *obj = NULL;
+	struct profile_build pb;
+	char *model_json = NULL;
 	int rc;
 
 	rc = store_load_model(b->store, run->policy_key, run->generation, &m);
 	if (rc < 0)
 		return rc;
-	rc = profile_seccomp_generate(&m, &sc);
-	if (rc == -ENODATA) {
-		/* Nothing beyond the always-allowed six was seen: like vArmor, no
-		 * seccomp profile rather than one that would break the workload. */
-		log_warn("run %s generation %" PRIu64 ": no syscalls observed, no seccomp profile",
-			 run->policy_key, run->generation);
-		rc = 0;
-	}
-	if (rc == 0)
-		rc = profile_apparmor_generate(&m, &aa);
-	if (rc == 0)
-		rc = apm_model_build(&m, aa, sc, &obj);
+	rc = profile_build_run(&m, &pb);
 	if (rc < 0) {
 		log_error("cannot generate profiles for %s generation %" PRIu64 ": %s",
 			  run->policy_key, run->generation, strerror(-rc));
-		goto out;
+		goto out_model;
 	}
-	model_json = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	model_json = json_dumps(pb.model, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (!model_json) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = builder_sink_files(b, &m, obj);
+	rc = builder_sink_files(b, &m, pb.model);
 	if (rc < 0)
 		goto out;
 	/* Publish before marking Completed: a crash in between re-publishes the
 	 * same bytes, it never loses the profile. */
-	rc = builder_publish(b, run, &m, aa, sc, model_json);
+	rc = builder_publish(b, run, &m, pb.apparmor, pb.seccomp, model_json);
 	if (rc < 0)
 		goto out;
-	rc = store_mark_completed(b->store, run->policy_key, run->generation, aa, sc ? sc : "");
+	rc = store_mark_completed(b->store, run->policy_key, run->generation, pb.apparmor,
+				  pb.seccomp ? pb.seccomp : "");
 	if (rc == 0)
 		log_info("built %s generation %" PRIu64 ": %zu syscalls, %u/%u nodes reported",
 			 run->policy_key, run->generation, m.syscalls.len, m.completed_nodes,
 			 m.desired_nodes);
 out:
-	json_decref(obj);
 	free(model_json);
-	free(aa);
-	free(sc);
+	profile_build_free(&pb);
+out_model:
 	behavior_model_free(&m);
 	return rc;
 }

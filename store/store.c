@@ -9,12 +9,12 @@
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <endian.h>
 #include <string.h>
 
 struct store {
 	PGconn *conn;
 	char *dsn;
-	bool prepared;
 };
 
 struct store_offset {
@@ -114,21 +114,6 @@ unlock:
 	return rc;
 }
 
-static int store_prepare(struct store *st)
-{
-	PGresult *res = PQprepare(st->conn, "merge_event",
-				  "SELECT armorsmith_merge_event($1, $2, $3, $4, $5, $6,"
-				  " to_timestamp($7::float8), $8, $9, $10, $11, $12::jsonb)",
-				  12, NULL);
-	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-
-	if (!ok)
-		log_error("store: cannot prepare merge statement: %s", PQerrorMessage(st->conn));
-	PQclear(res);
-	st->prepared = ok;
-	return ok ? 0 : -EIO;
-}
-
 static int store_connect(struct store *st, char *err, size_t errlen)
 {
 	st->conn = PQconnectdb(st->dsn);
@@ -144,7 +129,17 @@ static int store_connect(struct store *st, char *err, size_t errlen)
 	/* Quiet the NOTICEs that IF NOT EXISTS prints on every start. */
 	store_exec(st, "SET client_min_messages = warning");
 	store_exec(st, "SET TIME ZONE 'UTC'");
-	st->prepared = false;
+	/* Where each batch is COPYed before armorsmith_merge_staged() merges it. */
+	if (store_exec(st, "CREATE TEMP TABLE IF NOT EXISTS merge_staging ("
+			   " event_id text, policy_key text, generation bigint, node text,"
+			   " kind text, source text, observed_at timestamptz, pid bigint,"
+			   " comm text, container_id text, cgroup_id bigint, behavior jsonb)"
+			   " ON COMMIT DELETE ROWS")) {
+		snprintf(err, errlen, "cannot create the staging table on '%s'", st->dsn);
+		PQfinish(st->conn);
+		st->conn = NULL;
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -357,54 +352,167 @@ static void format_time(int64_t ns, char *buf, size_t len)
 	snprintf(buf, len, "%" PRId64 ".%06" PRId64, ns / NSEC_PER_SEC, (ns % NSEC_PER_SEC) / 1000);
 }
 
-static int merge_event(struct store *st, const Armorsmith__V1__BehaviorEvent *ev, bool *merged)
+/* A growable buffer holding one batch in PostgreSQL's binary COPY format. */
+struct copybuf {
+	uint8_t *data;
+	size_t len, cap;
+	bool failed;
+};
+
+static void copy_put(struct copybuf *c, const void *p, size_t n)
 {
-	char gen[24], at[40], pid[16], cg[24];
+	if (c->failed)
+		return;
+	if (c->len + n > c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 1 << 16;
+		uint8_t *d;
+		while (ncap < c->len + n)
+			ncap *= 2;
+		d = realloc(c->data, ncap);
+		if (!d) {
+			c->failed = true;
+			return;
+		}
+		c->data = d;
+		c->cap = ncap;
+	}
+	memcpy(c->data + c->len, p, n);
+	c->len += n;
+}
+
+static void copy_i16(struct copybuf *c, int16_t v)
+{
+	uint16_t be = htobe16((uint16_t)v);
+	copy_put(c, &be, 2);
+}
+
+static void copy_i32(struct copybuf *c, int32_t v)
+{
+	uint32_t be = htobe32((uint32_t)v);
+	copy_put(c, &be, 4);
+}
+
+static void copy_i64_field(struct copybuf *c, int64_t v)
+{
+	uint64_t be = htobe64((uint64_t)v);
+	copy_i32(c, 8);
+	copy_put(c, &be, 8);
+}
+
+static void copy_text_field(struct copybuf *c, const char *s)
+{
+	size_t n = strlen(s ? s : "");
+	copy_i32(c, (int32_t)n);
+	copy_put(c, s ? s : "", n);
+}
+
+/* Binary jsonb is a version byte (1) followed by the JSON text. */
+static void copy_jsonb_field(struct copybuf *c, const char *json)
+{
+	size_t n = strlen(json);
+	uint8_t version = 1;
+	copy_i32(c, (int32_t)(n + 1));
+	copy_put(c, &version, 1);
+	copy_put(c, json, n);
+}
+
+/* Microseconds since 2000-01-01, PostgreSQL's timestamp epoch. */
+static int64_t pg_timestamp(int64_t unix_ns)
+{
+	return unix_ns / 1000 - 946684800LL * 1000000;
+}
+
+static int copy_event(struct copybuf *c, const Armorsmith__V1__BehaviorEvent *ev)
+{
 	const char *kind;
-	const char *params[12];
 	json_t *b = event_behavior_json(ev, &kind);
-	char *payload = NULL;
-	PGresult *res;
-	int rc = -EINVAL;
+	char *payload;
 
 	if (!b) {
 		log_warn("store: event %s has no behavior, skipped", ev->event_id);
 		return -EINVAL;
 	}
 	payload = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(b);
 	if (!payload) {
+		log_warn("store: event %s cannot be encoded as JSON (invalid UTF-8?), skipped",
+			 ev->event_id);
+		return -EINVAL;
+	}
+	copy_i16(c, 12);
+	copy_text_field(c, ev->event_id);
+	copy_text_field(c, ev->policy_key);
+	copy_i64_field(c, (int64_t)ev->generation);
+	copy_text_field(c, ev->node);
+	copy_text_field(c, kind);
+	copy_text_field(c, store_source_name(ev->source));
+	copy_i64_field(c, pg_timestamp(ev->time_unix_nano));
+	copy_i64_field(c, ev->pid);
+	copy_text_field(c, ev->comm);
+	copy_text_field(c, ev->container_id);
+	copy_i64_field(c, (int64_t)ev->cgroup_id);
+	copy_jsonb_field(c, payload);
+	free(payload);
+	return c->failed ? -ENOMEM : 0;
+}
+
+/* COPYs the batch's events into merge_staging and merges them in one
+ * statement (armorsmith_merge_staged, migration 003). */
+static int merge_events(struct store *st, const struct store_batch *b, size_t *merged)
+{
+	static const char header[] = "PGCOPY\n\377\r\n";
+	struct copybuf c = {0};
+	PGresult *res;
+	int rc;
+
+	*merged = 0;
+	if (!b->n_events)
+		return 0;
+	copy_put(&c, header, 11);
+	copy_i32(&c, 0); /* flags */
+	copy_i32(&c, 0); /* header extension length */
+	for (size_t i = 0; i < b->n_events; i++) {
+		rc = copy_event(&c, b->events[i]);
+		if (rc == -ENOMEM)
+			goto out;
+	}
+	copy_i16(&c, -1);
+	if (c.failed) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	snprintf(gen, sizeof(gen), "%" PRIu64, ev->generation);
-	format_time(ev->time_unix_nano, at, sizeof(at));
-	snprintf(pid, sizeof(pid), "%u", ev->pid);
-	snprintf(cg, sizeof(cg), "%" PRIu64, ev->cgroup_id);
-	params[0] = ev->event_id;
-	params[1] = ev->policy_key;
-	params[2] = gen;
-	params[3] = ev->node;
-	params[4] = kind;
-	params[5] = store_source_name(ev->source);
-	params[6] = at;
-	params[7] = pid;
-	params[8] = ev->comm;
-	params[9] = ev->container_id;
-	params[10] = cg;
-	params[11] = payload;
-	res = PQexecPrepared(st->conn, "merge_event", 12, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_error("store: merge of event %s failed: %s", ev->event_id,
-			  PQerrorMessage(st->conn));
+	res = PQexec(st->conn, "COPY merge_staging FROM STDIN (FORMAT binary)");
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		log_error("store: cannot start copy: %s", PQerrorMessage(st->conn));
+		PQclear(res);
 		rc = -EIO;
-	} else {
-		*merged = PQgetvalue(res, 0, 0)[0] == 't';
-		rc = 0;
+		goto out;
 	}
 	PQclear(res);
+	if (PQputCopyData(st->conn, (const char *)c.data, (int)c.len) != 1 ||
+	    PQputCopyEnd(st->conn, NULL) != 1) {
+		log_error("store: copy failed: %s", PQerrorMessage(st->conn));
+		rc = -EIO;
+		goto out;
+	}
+	res = PQgetResult(st->conn);
+	rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -EIO;
+	if (rc)
+		log_error("store: copy into staging failed: %s", PQerrorMessage(st->conn));
+	PQclear(res);
+	while ((res = PQgetResult(st->conn)))
+		PQclear(res);
+	if (rc)
+		goto out;
+	res = store_query(st, "SELECT armorsmith_merge_staged()", 0, NULL);
+	if (!res) {
+		rc = -EIO;
+		goto out;
+	}
+	*merged = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
 out:
-	free(payload);
-	json_decref(b);
+	free(c.data);
 	return rc;
 }
 
@@ -547,23 +655,14 @@ int store_merge_batch(struct store *st, const char *group, struct store_batch *b
 	size_t n_new = 0;
 	int rc;
 
-	if (!st->prepared && store_prepare(st) < 0)
-		return -EIO;
 	if (store_exec(st, "BEGIN"))
 		return -EIO;
 	/* Controls first: a run's row exists before events that name it. */
 	for (size_t i = 0; i < b->n_controls; i++)
 		if ((rc = merge_control(st, b->controls[i])) < 0)
 			goto rollback;
-	for (size_t i = 0; i < b->n_events; i++) {
-		bool is_new = false;
-		rc = merge_event(st, b->events[i], &is_new);
-		if (rc == -EINVAL)
-			continue;
-		if (rc < 0)
-			goto rollback;
-		n_new += is_new;
-	}
+	if ((rc = merge_events(st, b, &n_new)) < 0)
+		goto rollback;
 	/* Reports last: a Completed report never lands before the events it covers. */
 	for (size_t i = 0; i < b->n_reports; i++)
 		if ((rc = merge_report(st, b->reports[i])) < 0)

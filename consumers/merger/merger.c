@@ -5,6 +5,65 @@
 #include <stdio.h>
 #include <string.h>
 
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int n = *p < 0x80	      ? 0
+			: (*p & 0xe0) == 0xc0 ? 1
+			: (*p & 0xf0) == 0xe0 ? 2
+			: (*p & 0xf8) == 0xf0 ? 3
+					      : -1;
+		if (n < 0 || (n == 1 && *p < 0xc2))
+			return false;
+		p++;
+		for (int i = 0; i < n; i++, p++)
+			if ((*p & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
+/* Every string field, recursively, is valid UTF-8: PostgreSQL rejects
+ * anything else, and one bad event must not block a whole batch forever. */
+static bool message_strings_valid(const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)m + f->offset;
+
+		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+			uint32_t which =
+			    *(const uint32_t *)((const char *)m + f->quantifier_offset);
+			if (which != f->id)
+				continue;
+		}
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
+			void *const *items = *(void *const *const *)base;
+			for (size_t k = 0; k < n; k++)
+				if ((f->type == PROTOBUF_C_TYPE_STRING && !utf8_valid(items[k])) ||
+				    (f->type == PROTOBUF_C_TYPE_MESSAGE &&
+				     !message_strings_valid(items[k])))
+					return false;
+			continue;
+		}
+		if (f->type == PROTOBUF_C_TYPE_STRING) {
+			const char *v = *(const char *const *)base;
+			if (v && !utf8_valid(v))
+				return false;
+		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+			const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)base;
+			if (sub && !message_strings_valid(sub))
+				return false;
+		}
+	}
+	return true;
+}
+
 static bool key_matches(const void *key, size_t key_len, const char *policy_key)
 {
 	return key && key_len == strlen(policy_key) && memcmp(key, policy_key, key_len) == 0;
@@ -78,6 +137,12 @@ int merger_decode(const char *topic, const void *key, size_t key_len, const void
 			merger_decoded_free(out);
 			return -EINVAL;
 		}
+		if (!message_strings_valid(&out->control->base)) {
+			snprintf(reason, reason_len,
+				 "ModelingControl with a string that is not UTF-8");
+			merger_decoded_free(out);
+			return -EINVAL;
+		}
 		out->kind = MERGER_CONTROL;
 		return 0;
 	}
@@ -93,6 +158,10 @@ int merger_decode(const char *topic, const void *key, size_t key_len, const void
 	if (!out->record) {
 		snprintf(reason, reason_len, "undecodable BehaviorRecord (%zu bytes)", len);
 		return -EINVAL;
+	}
+	if (!message_strings_valid(&out->record->base)) {
+		snprintf(reason, reason_len, "BehaviorRecord with a string that is not UTF-8");
+		goto invalid;
 	}
 	switch (out->record->record_case) {
 	case ARMORSMITH__V1__BEHAVIOR_RECORD__RECORD_EVENT:

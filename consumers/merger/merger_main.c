@@ -30,6 +30,7 @@ struct merger {
 	int batch_ms;
 	int64_t idle_exit_ns; /* 0: run until signalled */
 	uint64_t merged_total, deadletter_total;
+	int64_t first_msg_ns, last_commit_ns; /* for throughput figures */
 };
 
 static void on_signal(int sig)
@@ -209,9 +210,12 @@ static int merger_run(struct merger *m)
 		}
 		if (n > 0 && rc == 0) {
 			last_msg = time_now_ns();
+			if (!m->first_msg_ns)
+				m->first_msg_ns = last_msg;
 			if (merger_commit(m, b) == 0) {
 				/* Kafka's copy of the offsets is for lag monitoring only. */
 				rd_kafka_commit_message(m->consumer, msgs[n - 1], 1);
+				m->last_commit_ns = time_now_ns();
 			} else {
 				rc = merger_stop ? 0 : -EIO;
 			}
@@ -229,8 +233,9 @@ static int merger_run(struct merger *m)
 		}
 	}
 out:
-	log_info("stopping: %" PRIu64 " events merged, %" PRIu64 " dead-lettered", m->merged_total,
-		 m->deadletter_total);
+	log_info("stopping: %" PRIu64 " events merged, %" PRIu64 " dead-lettered; "
+		 "first message at %" PRId64 ", last commit at %" PRId64 " (unix ns)",
+		 m->merged_total, m->deadletter_total, m->first_msg_ns, m->last_commit_ns);
 	if (topics)
 		rd_kafka_topic_partition_list_destroy(topics);
 	free(msgs);

@@ -76,6 +76,17 @@ static void test_invalid_messages_have_reasons(void)
 	CHECK(strstr(reason, "unknown permissions") != NULL);
 	free(buf);
 
+	/* A Latin-1 file name: PostgreSQL would reject the whole batch. */
+	len = pack_event(&buf, "ns/p", "/tmp/caf\xe9", "r");
+	CHECK(merger_decode(TOPIC_BEHAVIOR, "ns/p", 4, buf, len, &d, reason, sizeof(reason)) ==
+	      -EINVAL);
+	CHECK(strstr(reason, "UTF-8") != NULL);
+	free(buf);
+	len = pack_event(&buf, "ns/p", "/tmp/caf\xc3\xa9 \xf0\x9f\x94\x92", "r");
+	CHECK(merger_decode(TOPIC_BEHAVIOR, "ns/p", 4, buf, len, &d, reason, sizeof(reason)) == 0);
+	merger_decoded_free(&d);
+	free(buf);
+
 	CHECK(merger_decode(TOPIC_BEHAVIOR, "k", 1, NULL, 0, &d, reason, sizeof(reason)) ==
 	      -EINVAL);
 	CHECK(merger_decode("other.topic", "k", 1, garbage, 1, &d, reason, sizeof(reason)) ==

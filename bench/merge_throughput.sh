@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Merge throughput with real Kafka and PostgreSQL on this machine.
+#
+#   bench/merge_throughput.sh [EVENTS]      (default 200000)
+#
+# Prints: events/s of one merger worker (first message to last commit), the
+# rows/s of a raw binary COPY of the same history rows into a bare table and
+# the ratio of the two, and the aggregate events/s of two workers in one
+# group on twice the events. Needs deploy/local/services.sh up and a build.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${ARMORSMITH_BUILD_DIR:-$ROOT/build}/bin
+EVENTS=${1:-200000}
+DISTINCT=${ARMORSMITH_BENCH_DISTINCT:-10000}
+eval "$("$ROOT/deploy/local/services.sh" env)"
+PG=$ARMORSMITH_PG_DSN
+RUN=b$(date +%s)
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+# A fresh group that starts at the current end of the topics: earlier runs'
+# messages are not part of the measurement.
+start_group_at_end() {
+  local group=$1 topic part high
+  "$BIN/bench-produce" --offsets "$ARMORSMITH_KAFKA_BROKERS" | while read -r topic part high; do
+    psql "$PG" -qAtc "INSERT INTO consumer_offsets VALUES ('$group', '$topic', $part, $high)
+                      ON CONFLICT DO NOTHING" >/dev/null
+  done
+}
+
+# Runs one merger; prints "MERGED FIRST_NS LAST_NS".
+run_merger() {
+  "$BIN/armorsmith-merger" --group "$1" --batch-size 5000 --exit-when-idle 4s 2>&1 \
+    | sed -n 's/.*stopping: \([0-9]*\) events merged.*first message at \([0-9]*\), last commit at \([0-9]*\).*/\1 \2 \3/p'
+}
+
+# Make sure the schema exists before the first measurement.
+"$BIN/armorsmith-merger" --group "$RUN-warmup" --exit-when-idle 1s >/dev/null 2>&1 || true
+
+echo "== one worker, $EVENTS events ($DISTINCT distinct behaviors, 4 policies) =="
+start_group_at_end "$RUN-one"
+"$BIN/bench-produce" "$ARMORSMITH_KAFKA_BROKERS" "$RUN-one" 4 "$EVENTS" "$DISTINCT"
+read -r merged first last < <(run_merger "$RUN-one")
+one_rate=$(python3 -c "print(round($merged / (($last - $first) / 1e9)))")
+echo "merged $merged events in $(python3 -c "print(round(($last - $first) / 1e9, 2))")s: $one_rate events/s"
+
+echo "== raw binary COPY of the same $merged history rows =="
+psql "$PG" -qc "\\copy (SELECT * FROM behavior_history WHERE policy_key LIKE '$RUN-one/%') TO '$WORK/rows.copy' (FORMAT binary)"
+psql "$PG" -qc "DROP TABLE IF EXISTS bench_copy; CREATE UNLOGGED TABLE bench_copy (LIKE behavior_history)"
+t0=$(date +%s%N)
+psql "$PG" -qc "\\copy bench_copy FROM '$WORK/rows.copy' (FORMAT binary)"
+t1=$(date +%s%N)
+psql "$PG" -qc "DROP TABLE bench_copy"
+copy_rate=$(python3 -c "print(round($merged / (($t1 - $t0) / 1e9)))")
+echo "raw COPY: $copy_rate rows/s"
+echo "ratio merge/COPY: $(python3 -c "print(round($one_rate / $copy_rate, 3))")"
+
+echo "== two workers in one group, $((2 * EVENTS)) events (8 policies) =="
+start_group_at_end "$RUN-two"
+"$BIN/bench-produce" "$ARMORSMITH_KAFKA_BROKERS" "$RUN-two" 8 "$((2 * EVENTS))" "$DISTINCT"
+run_merger "$RUN-two" >"$WORK/w1" &
+run_merger "$RUN-two" >"$WORK/w2" &
+wait
+python3 - "$WORK/w1" "$WORK/w2" "$one_rate" <<'PY'
+import sys
+rows = [list(map(int, open(f).read().split())) for f in sys.argv[1:3]]
+rows = [r for r in rows if r and r[0] > 0]
+total = sum(r[0] for r in rows)
+span = (max(r[2] for r in rows) - min(r[1] for r in rows)) / 1e9
+rate = total / span
+print(f"workers that merged: {len(rows)}; merged {total} events in {span:.2f}s: {rate:.0f} events/s")
+print(f"scaling vs one worker: {rate / float(sys.argv[3]):.2f}x")
+PY

@@ -87,7 +87,7 @@ static int mkdir_p(const char *dir)
 
 static int builder_sink_files(struct builder *b, const struct behavior_model *m, json_t *obj)
 {
-	char dir[4096], path[4096];
+	char dir[4096], path[4096 + 320];
 	int rc;
 
 	/* Names were validated by the generators; still refuse path tricks. */

@@ -72,7 +72,8 @@ rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group,
 	    kafka_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
 	    kafka_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
 	    kafka_set(conf, "enable.partition.eof", "true", err, errlen) ||
-	    kafka_set(conf, "session.timeout.ms", "10000", err, errlen) ||
+	    kafka_set(conf, "session.timeout.ms", "6000", err, errlen) ||
+	    kafka_set(conf, "heartbeat.interval.ms", "1000", err, errlen) ||
 	    kafka_set(conf, "log.connection.close", "false", err, errlen)) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;

@@ -1,0 +1,892 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Behavior capture from tracepoints only (no fentry, no BPF-LSM): see
+ * producers/probe/bpf_capture.h for what user space gets out of it.
+ *
+ * Everything starts with one hash lookup of the current cgroup id: tasks of
+ * no run cost that lookup and nothing else. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "capture.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* x86_64 syscall numbers; compat (i386) calls only feed the bitmap. */
+#define NR_read 0
+#define NR_open 2
+#define NR_mmap 9
+#define NR_truncate 76
+#define NR_ftruncate 77
+#define NR_rename 82
+#define NR_mkdir 83
+#define NR_rmdir 84
+#define NR_creat 85
+#define NR_link 86
+#define NR_unlink 87
+#define NR_symlink 88
+#define NR_chmod 90
+#define NR_fchmod 91
+#define NR_chown 92
+#define NR_fchown 93
+#define NR_lchown 94
+#define NR_ptrace 101
+#define NR_mknod 133
+#define NR_pivot_root 155
+#define NR_mount 165
+#define NR_umount2 166
+#define NR_socket 41
+#define NR_connect 42
+#define NR_bind 49
+#define NR_listen 50
+#define NR_openat 257
+#define NR_mkdirat 258
+#define NR_mknodat 259
+#define NR_fchownat 260
+#define NR_unlinkat 263
+#define NR_renameat 264
+#define NR_linkat 265
+#define NR_symlinkat 266
+#define NR_fchmodat 268
+#define NR_renameat2 316
+#define NR_openat2 437
+#define NR_fchmodat2 452
+
+/* Syscalls whose memory accounting makes the kernel ask cap_capable for
+ * CAP_SYS_ADMIN with CAP_OPT_NOAUDIT (cap_vm_enough_memory); the tracepoint
+ * does not carry the option, so checks made inside them are not taken as
+ * exercised sys_admin. */
+#define NR_mprotect 10
+#define NR_brk 12
+#define NR_mremap 25
+#define NR_shmget 29
+#define NR_clone 56
+#define NR_fork 57
+#define NR_vfork 58
+#define NR_execve 59
+#define NR_memfd_create 319
+#define NR_execveat 322
+#define NR_clone3 435
+
+#define AT_FDCWD -100
+#define AT_REMOVEDIR 0x200
+#define O_ACCMODE 00000003
+#define O_WRONLY 00000001
+#define O_RDWR 00000002
+#define O_CREAT 00000100
+#define O_TRUNC 00001000
+#define O_APPEND 00002000
+#define O_PATH 010000000
+/* include/linux/fs.h; unchanged since 4.19 */
+#define FMODE_CREATED 0x100000
+#define PROT_EXEC 0x4
+#define MAP_ANONYMOUS 0x20
+#define TS_COMPAT 0x0002
+#define S_IFMT 00170000
+#define S_IFDIR 0040000
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define CAP_SYS_ADMIN 21
+#define SI_USER 0
+#define SI_QUEUE -1
+#define SI_TKILL -6
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CAP_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, __u32);
+} run_cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CAP_MAX_RUNS);
+	__type(key, __u32);
+	__type(value, struct cap_syscalls);
+} run_syscalls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CAP_DEDUP_ENTRIES);
+	__type(key, struct cap_dedup_key);
+	__type(value, __u8);
+} dedup SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, CAP_RINGBUF_BYTES);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CAP_SLOT_COUNT);
+	__type(key, __u32);
+	__type(value, struct cap_event);
+} scratch SEC(".maps");
+
+/* Components are written right to left from the end of the first half;
+ * the second half is slack for the verifier. */
+struct pathbuf {
+	char b[2 * CAP_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CAP_SLOT_COUNT);
+	__type(key, __u32);
+	__type(value, struct pathbuf);
+} pathbufs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cap_counters);
+} counters SEC(".maps");
+
+static __always_inline __u32 *current_run(void)
+{
+	__u64 cg = bpf_get_current_cgroup_id();
+
+	return bpf_map_lookup_elem(&run_cgroups, &cg);
+}
+
+static __always_inline struct cap_event *event_begin(__u32 slot, __u32 run, __u32 kind, __u32 op)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct cap_event *ev = bpf_map_lookup_elem(&scratch, &slot);
+
+	if (!ev)
+		return NULL;
+	__builtin_memset(ev, 0, offsetof(struct cap_event, data));
+	ev->cgroup_id = bpf_get_current_cgroup_id();
+	ev->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	ev->run_id = run;
+	ev->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev->kind = kind;
+	ev->op = op;
+	ev->slot = slot;
+	return ev;
+}
+
+struct hash_ctx {
+	__u32 slot;
+	__u64 h;
+};
+
+static __always_inline __u64 mix(__u64 h, __u64 w)
+{
+	h = (h ^ w) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+static long hash_word(__u32 i, void *arg)
+{
+	struct hash_ctx *hc = arg;
+	struct cap_event *ev = bpf_map_lookup_elem(&scratch, &hc->slot);
+	__u64 w;
+
+	if (!ev)
+		return 1;
+	__builtin_memcpy(&w, &ev->data[(i * 8) & CAP_STR_MASK], 8);
+	hc->h = mix(hc->h, w);
+	return 0;
+}
+
+/* Reports the event unless this run already reported the same behavior.
+ * A failed ring-buffer reservation forgets the key again, so the next
+ * occurrence is reported: a first occurrence is never lost for good. */
+static __noinline int event_emit(struct cap_event *ev)
+{
+	struct hash_ctx hc = {.slot = ev->slot, .h = 0xcbf29ce484222325ULL};
+	struct cap_dedup_key key = {};
+	__u32 zero = 0, len = ev->data_len;
+	struct cap_counters *cnt = bpf_map_lookup_elem(&counters, &zero);
+	__u64 *w = (__u64 *)&ev->kind;
+	__u8 one = 1;
+	long err;
+
+	if (!cnt)
+		return 0;
+	if (len > CAP_STR_AREA)
+		return 0;
+	/* Stale bytes of an earlier event must not reach the hash. */
+	for (int i = 0; i < 8; i++)
+		ev->data[(len + i) & CAP_STR_MASK] = 0;
+	for (int i = 0; i < CAP_EVENT_HASHED_WORDS; i++)
+		hc.h = mix(hc.h, w[i]);
+	bpf_loop((len + 7) / 8, hash_word, &hc, 0);
+
+	key.run_id = ev->run_id;
+	key.kind = ev->kind;
+	key.hash = hc.h;
+	/* A plain lookup first: an LRU update takes a free node before it
+	 * finds the key exists, which makes the common (seen) case dear. */
+	if (bpf_map_lookup_elem(&dedup, &key)) {
+		__sync_fetch_and_add(&cnt->dedup_hits, 1);
+		return 0;
+	}
+	err = bpf_map_update_elem(&dedup, &key, &one, BPF_NOEXIST);
+	if (err == -17 /* EEXIST */) {
+		__sync_fetch_and_add(&cnt->dedup_hits, 1);
+		return 0;
+	}
+	if (bpf_ringbuf_output(&events, ev, offsetof(struct cap_event, data) + len, 0)) {
+		if (!err)
+			bpf_map_delete_elem(&dedup, &key);
+		__sync_fetch_and_add(&cnt->ringbuf_drops, 1);
+		return 0;
+	}
+	__sync_fetch_and_add(&cnt->events, 1);
+	return 0;
+}
+
+struct walk_ctx {
+	struct dentry *dentry;
+	struct dentry *mnt_root;
+	struct mount *mnt;
+	struct mnt_namespace *top_ns;
+	__u32 slot;
+	__u32 pos;
+	__u32 status;
+};
+
+enum { WALK_RUNNING, WALK_DONE, WALK_DETACHED, WALK_TRUNCATED };
+
+/* One step of d_path(): prepend a name, or cross to the parent mount. */
+static long walk_step(__u32 i, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct dentry *d = w->dentry;
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	struct mount *mnt = w->mnt;
+	struct pathbuf *pb;
+	struct qstr name;
+	__u32 pos;
+
+	if (d == w->mnt_root || d == parent) {
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (d != w->mnt_root) {
+			w->status = WALK_DETACHED;
+			return 1;
+		}
+		if (up == mnt) {
+			w->top_ns = BPF_CORE_READ(mnt, mnt_ns);
+			w->status = WALK_DONE;
+			return 1;
+		}
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = up;
+		w->mnt_root = BPF_CORE_READ(up, mnt.mnt_root);
+		return 0;
+	}
+	if (bpf_core_read(&name, sizeof(name), &d->d_name))
+		goto truncated;
+	pos = w->pos;
+	if (name.len == 0 || name.len > 255 || pos < name.len + 1)
+		goto truncated;
+	pb = bpf_map_lookup_elem(&pathbufs, &w->slot);
+	if (!pb)
+		goto truncated;
+	pos -= name.len;
+	if (bpf_probe_read_kernel(&pb->b[pos & (CAP_PATH_MAX - 1)], name.len & 0xff, name.name))
+		goto truncated;
+	pos--;
+	pb->b[pos & (CAP_PATH_MAX - 1)] = '/';
+	w->pos = pos;
+	w->dentry = parent;
+	return 0;
+truncated:
+	w->status = WALK_TRUNCATED;
+	return 1;
+}
+
+/* Appends the absolute path of (dentry, vfsmount) as string idx. */
+static __noinline int put_path(struct cap_event *ev, int idx, struct dentry *dentry,
+			       struct vfsmount *vfsmnt)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct walk_ctx w = {};
+	struct pathbuf *pb;
+	__u32 off = ev->data_len;
+	long n;
+
+	idx &= 3;
+	w.slot = ev->slot;
+	pb = bpf_map_lookup_elem(&pathbufs, &w.slot);
+	if (!pb || !dentry || !vfsmnt || off >= CAP_STR_AREA)
+		return -1;
+	w.dentry = dentry;
+	w.mnt = (struct mount *)((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
+	w.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	w.pos = CAP_PATH_MAX - 1;
+	pb->b[CAP_PATH_MAX - 1] = 0;
+	bpf_loop(CAP_WALK_DEPTH, walk_step, &w, 0);
+	if (w.status == WALK_RUNNING || w.status == WALK_TRUNCATED)
+		ev->flags |= CAP_F_TRUNCATED(idx);
+	else if (w.status == WALK_DETACHED || w.top_ns != BPF_CORE_READ(task, nsproxy, mnt_ns))
+		ev->flags |= CAP_F_DETACHED(idx);
+	if (w.pos == CAP_PATH_MAX - 1) {
+		w.pos--;
+		pb->b[w.pos] = '/';
+	}
+	if ((BPF_CORE_READ(dentry, d_inode, i_mode) & S_IFMT) == S_IFDIR)
+		ev->flags |= CAP_F_DIR(idx);
+	n = bpf_probe_read_kernel_str(&ev->data[off & CAP_STR_MASK], CAP_PATH_MAX,
+				      &pb->b[w.pos & (CAP_PATH_MAX - 1)]);
+	if (n <= 0)
+		return -1;
+	ev->str_off[idx] = off;
+	ev->str_len[idx] = n;
+	ev->data_len = off + n;
+	return 0;
+}
+
+static __always_inline struct file *fd_file(int fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline int put_file(struct cap_event *ev, int idx, struct file *f)
+{
+	if (!f)
+		return -1;
+	return put_path(ev, idx, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
+}
+
+static __always_inline int put_cwd(struct cap_event *ev, int idx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return put_path(ev, idx, BPF_CORE_READ(task, fs, pwd.dentry),
+			BPF_CORE_READ(task, fs, pwd.mnt));
+}
+
+/* Appends a user string as string idx; returns its first byte. */
+static __noinline int put_user_str(struct cap_event *ev, int idx, const char *ustr)
+{
+	__u32 off = ev->data_len;
+	long n;
+
+	idx &= 3;
+	if (off >= CAP_STR_AREA)
+		return -1;
+	n = bpf_probe_read_user_str(&ev->data[off & CAP_STR_MASK], CAP_PATH_MAX, ustr);
+	if (n <= 0) {
+		ev->data[off & CAP_STR_MASK] = 0;
+		ev->flags |= CAP_F_FAULT(idx);
+		n = 1;
+	} else if (n == CAP_PATH_MAX) {
+		ev->flags |= CAP_F_TRUNCATED(idx);
+	}
+	ev->str_off[idx] = off;
+	ev->str_len[idx] = n;
+	ev->data_len = off + n;
+	return ev->data[off & CAP_STR_MASK];
+}
+
+/* A path argument relative to dfd (or cwd): the path as given in string
+ * idx+1, and the directory it is relative to in string idx when it is not
+ * absolute. User space joins and normalises them. */
+static __always_inline int put_at_path(struct cap_event *ev, int idx, int dfd, const char *upath)
+{
+	int first = put_user_str(ev, idx + 1, upath);
+
+	if (first == '/')
+		return 0;
+	if (first < 0)
+		return -1;
+	if (dfd == AT_FDCWD)
+		return put_cwd(ev, idx);
+	return put_file(ev, idx, fd_file(dfd));
+}
+
+static __always_inline void file_path_op(__u32 run, __u32 op, int dfd, const char *p)
+{
+	struct cap_event *ev = event_begin(CAP_SLOT_SYSCALL, run, CAP_K_FILE, op);
+
+	if (!ev || put_at_path(ev, 0, dfd, p))
+		return;
+	event_emit(ev);
+}
+
+static __always_inline void file_path_op2(__u32 run, __u32 op, int dfd1, const char *p1, int dfd2,
+					  const char *p2)
+{
+	struct cap_event *ev = event_begin(CAP_SLOT_SYSCALL, run, CAP_K_FILE, op);
+
+	if (!ev || put_at_path(ev, 0, dfd1, p1) || put_at_path(ev, 2, dfd2, p2))
+		return;
+	event_emit(ev);
+}
+
+static __always_inline void file_fd_op(__u32 run, __u32 op, int fd, __u32 perms)
+{
+	struct cap_event *ev = event_begin(CAP_SLOT_SYSCALL, run, CAP_K_FILE, op);
+
+	if (!ev)
+		return;
+	ev->perms = perms;
+	if (put_file(ev, 1, fd_file(fd)))
+		return;
+	event_emit(ev);
+}
+
+static __always_inline void net_sock_fill(struct cap_event *ev, int fd)
+{
+	struct file *f = fd_file(fd);
+	struct socket *sock;
+	struct sock *sk;
+
+	if (!f)
+		return;
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	ev->num[0] = BPF_CORE_READ(sk, __sk_common.skc_family);
+	ev->num[1] = BPF_CORE_READ(sock, type);
+	ev->num[2] = BPF_CORE_READ(sk, sk_protocol);
+}
+
+static __always_inline void net_addr_op(__u32 run, __u32 op, int fd, const void *uaddr)
+{
+	struct cap_event *ev = event_begin(CAP_SLOT_SYSCALL, run, CAP_K_NETWORK, op);
+	__u16 family = 0, port = 0;
+
+	if (!ev)
+		return;
+	net_sock_fill(ev, fd);
+	if (bpf_probe_read_user(&family, sizeof(family), uaddr))
+		return;
+	if (family == AF_INET) {
+		bpf_probe_read_user(&port, sizeof(port), uaddr + 2);
+		bpf_probe_read_user(ev->addr, 4, uaddr + 4);
+	} else if (family == AF_INET6) {
+		bpf_probe_read_user(&port, sizeof(port), uaddr + 2);
+		bpf_probe_read_user(ev->addr, 16, uaddr + 8);
+	} else if (family == 0) {
+		return; /* connect(AF_UNSPEC) dissolves an association */
+	}
+	ev->num[0] = family;
+	ev->num[3] = __builtin_bswap16(port);
+	event_emit(ev);
+}
+
+static __always_inline void net_listen(__u32 run, int fd)
+{
+	struct cap_event *ev = event_begin(CAP_SLOT_SYSCALL, run, CAP_K_NETWORK, CAP_OP_LISTEN);
+	struct file *f = fd_file(fd);
+	struct socket *sock;
+	struct sock *sk;
+
+	if (!ev || !f)
+		return;
+	net_sock_fill(ev, fd);
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	ev->num[3] = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (ev->num[0] == AF_INET)
+		BPF_CORE_READ_INTO(ev->addr, sk, __sk_common.skc_rcv_saddr);
+	else if (ev->num[0] == AF_INET6)
+		BPF_CORE_READ_INTO(ev->addr, sk, __sk_common.skc_v6_rcv_saddr);
+	event_emit(ev);
+}
+
+static __always_inline void mount_op(__u32 run, __u32 op, const char *target, const char *src,
+				     const char *fstype, __u64 flags)
+{
+	struct cap_event *ev = event_begin(CAP_SLOT_SYSCALL, run, CAP_K_MOUNT, op);
+
+	if (!ev)
+		return;
+	ev->num[0] = flags;
+	/* The cwd is always sent: the source of a bind mount or pivot_root's
+	 * put_old may be relative even when the target is not. */
+	put_cwd(ev, 0);
+	put_user_str(ev, 1, target);
+	if (src)
+		put_user_str(ev, 2, src);
+	if (fstype)
+		put_user_str(ev, 3, fstype);
+	event_emit(ev);
+}
+
+/* AppArmor's request for an open (aa_map_file_to_perms, plus path_mknod
+ * and path_truncate): read/write from the access mode, append instead of
+ * write, write for a truncation and for a file the open created (AppArmor's
+ * c, which vArmor folds into w). w covers a, and AppArmor rejects the two
+ * together in one rule, so a is only reported alone. */
+static __always_inline __u32 open_perms(__u64 flags, __u32 f_mode)
+{
+	__u32 p;
+
+	switch (flags & O_ACCMODE) {
+	case O_WRONLY:
+		p = CAP_P_WRITE;
+		break;
+	case O_RDWR:
+		p = CAP_P_READ | CAP_P_WRITE;
+		break;
+	default:
+		p = CAP_P_READ;
+	}
+	if ((flags & O_APPEND) && (p & CAP_P_WRITE))
+		p = (p & ~CAP_P_WRITE) | CAP_P_APPEND;
+	if ((flags & O_TRUNC) || (f_mode & FMODE_CREATED))
+		p |= CAP_P_WRITE;
+	if (p & CAP_P_WRITE)
+		p &= ~CAP_P_APPEND;
+	return p;
+}
+
+static __always_inline bool in_compat_syscall(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return BPF_CORE_READ(task, thread_info.status) & TS_COMPAT;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(cap_sys_enter, struct pt_regs *regs, long id)
+{
+	__u32 *runp = current_run();
+	struct cap_syscalls *sc;
+	bool compat;
+	__u32 run;
+
+	if (!runp)
+		return 0;
+	run = *runp;
+	compat = in_compat_syscall();
+	sc = bpf_map_lookup_elem(&run_syscalls, &run);
+	if (sc && id >= 0 && id < CAP_SYSCALL_BITS) {
+		__u64 *w = compat ? &sc->compat[(id >> 6) & (CAP_SYSCALL_WORDS - 1)]
+				  : &sc->native[(id >> 6) & (CAP_SYSCALL_WORDS - 1)];
+		__u64 bit = 1ULL << (id & 63);
+
+		/* Read first: the common case (bit already set) then stays a
+		 * shared cache line instead of an atomic on every syscall. */
+		if (!(*w & bit))
+			__sync_fetch_and_or(w, bit);
+	}
+	if (compat)
+		return 0;
+
+	switch (id) {
+	case NR_mmap:
+		if ((regs->dx & PROT_EXEC) && !(regs->r10 & MAP_ANONYMOUS))
+			file_fd_op(run, CAP_OP_MMAP_EXEC, regs->r8, CAP_P_MMAP);
+		break;
+	case NR_unlink:
+		file_path_op(run, CAP_OP_UNLINK, AT_FDCWD, (const char *)regs->di);
+		break;
+	case NR_rmdir:
+		file_path_op(run, CAP_OP_RMDIR, AT_FDCWD, (const char *)regs->di);
+		break;
+	case NR_unlinkat:
+		file_path_op(run, (regs->dx & AT_REMOVEDIR) ? CAP_OP_RMDIR : CAP_OP_UNLINK,
+			     regs->di, (const char *)regs->si);
+		break;
+	case NR_mkdir:
+		file_path_op(run, CAP_OP_MKDIR, AT_FDCWD, (const char *)regs->di);
+		break;
+	case NR_mkdirat:
+		file_path_op(run, CAP_OP_MKDIR, regs->di, (const char *)regs->si);
+		break;
+	case NR_mknod:
+		file_path_op(run, CAP_OP_MKNOD, AT_FDCWD, (const char *)regs->di);
+		break;
+	case NR_mknodat:
+		file_path_op(run, CAP_OP_MKNOD, regs->di, (const char *)regs->si);
+		break;
+	case NR_chmod:
+		file_path_op(run, CAP_OP_CHMOD, AT_FDCWD, (const char *)regs->di);
+		break;
+	case NR_fchmodat:
+	case NR_fchmodat2:
+		file_path_op(run, CAP_OP_CHMOD, regs->di, (const char *)regs->si);
+		break;
+	case NR_chown:
+	case NR_lchown:
+		file_path_op(run, CAP_OP_CHOWN, AT_FDCWD, (const char *)regs->di);
+		break;
+	case NR_fchownat:
+		file_path_op(run, CAP_OP_CHOWN, regs->di, (const char *)regs->si);
+		break;
+	case NR_truncate:
+		file_path_op(run, CAP_OP_TRUNCATE, AT_FDCWD, (const char *)regs->di);
+		break;
+	case NR_fchmod:
+		file_fd_op(run, CAP_OP_FCHMOD, regs->di, CAP_P_WRITE);
+		break;
+	case NR_fchown:
+		file_fd_op(run, CAP_OP_FCHOWN, regs->di, CAP_P_WRITE);
+		break;
+	case NR_ftruncate:
+		file_fd_op(run, CAP_OP_FTRUNCATE, regs->di, CAP_P_WRITE);
+		break;
+	case NR_rename:
+		file_path_op2(run, CAP_OP_RENAME, AT_FDCWD, (const char *)regs->di, AT_FDCWD,
+			      (const char *)regs->si);
+		break;
+	case NR_renameat:
+	case NR_renameat2:
+		file_path_op2(run, CAP_OP_RENAME, regs->di, (const char *)regs->si, regs->dx,
+			      (const char *)regs->r10);
+		break;
+	case NR_link:
+		file_path_op2(run, CAP_OP_LINK, AT_FDCWD, (const char *)regs->di, AT_FDCWD,
+			      (const char *)regs->si);
+		break;
+	case NR_linkat:
+		file_path_op2(run, CAP_OP_LINK, regs->di, (const char *)regs->si, regs->dx,
+			      (const char *)regs->r10);
+		break;
+	case NR_symlink:
+		/* The target is link content, not an access: only the new
+		 * link's path counts. */
+		file_path_op(run, CAP_OP_SYMLINK, AT_FDCWD, (const char *)regs->si);
+		break;
+	case NR_symlinkat:
+		file_path_op(run, CAP_OP_SYMLINK, regs->si, (const char *)regs->dx);
+		break;
+	case NR_socket: {
+		struct cap_event *ev =
+		    event_begin(CAP_SLOT_SYSCALL, run, CAP_K_NETWORK, CAP_OP_SOCKET);
+
+		if (!ev)
+			break;
+		ev->num[0] = regs->di;
+		ev->num[1] = regs->si & 0xf; /* without SOCK_NONBLOCK/CLOEXEC */
+		ev->num[2] = regs->dx;
+		event_emit(ev);
+		break;
+	}
+	case NR_connect:
+		net_addr_op(run, CAP_OP_CONNECT, regs->di, (const void *)regs->si);
+		break;
+	case NR_bind:
+		net_addr_op(run, CAP_OP_BIND, regs->di, (const void *)regs->si);
+		break;
+	case NR_listen:
+		net_listen(run, regs->di);
+		break;
+	case NR_ptrace: {
+		struct cap_event *ev =
+		    event_begin(CAP_SLOT_SYSCALL, run, CAP_K_PTRACE, CAP_OP_NONE);
+
+		if (!ev)
+			break;
+		ev->num[0] = regs->di;
+		ev->num[1] = regs->si;
+		event_emit(ev);
+		break;
+	}
+	case NR_mount:
+		mount_op(run, CAP_OP_MOUNT, (const char *)regs->si, (const char *)regs->di,
+			 (const char *)regs->dx, regs->r10);
+		break;
+	case NR_umount2:
+		mount_op(run, CAP_OP_UMOUNT, (const char *)regs->di, NULL, NULL, regs->si);
+		break;
+	case NR_pivot_root:
+		mount_op(run, CAP_OP_PIVOT_ROOT, (const char *)regs->di, (const char *)regs->si,
+			 NULL, 0);
+		break;
+	}
+	return 0;
+}
+
+/* Opens are taken at exit, from the struct file the kernel opened: the
+ * path is exactly the one it resolved (dirfd, .., symlinks, mounts). The
+ * requested flags are still in the saved registers. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(cap_sys_exit, struct pt_regs *regs, long ret)
+{
+	long id = regs->orig_ax;
+	struct cap_event *ev;
+	struct file *f;
+	__u64 flags;
+	__u32 *runp;
+
+	if (ret < 0)
+		return 0;
+	switch (id) {
+	case NR_open:
+		flags = regs->si;
+		break;
+	case NR_openat:
+		flags = regs->dx;
+		break;
+	case NR_openat2:
+		/* struct open_how starts with the u64 flags */
+		if (bpf_probe_read_user(&flags, sizeof(flags), (void *)regs->dx))
+			return 0;
+		break;
+	case NR_creat:
+		flags = O_CREAT | O_WRONLY | O_TRUNC;
+		break;
+	default:
+		return 0;
+	}
+	runp = current_run();
+	if (!runp || in_compat_syscall() || (flags & O_PATH))
+		return 0;
+	ev = event_begin(CAP_SLOT_SYSCALL, *runp, CAP_K_FILE, CAP_OP_OPEN);
+	if (!ev)
+		return 0;
+	f = fd_file(ret);
+	if (!f)
+		return 0;
+	ev->perms = open_perms(flags, BPF_CORE_READ(f, f_mode));
+	if (put_file(ev, 1, f))
+		return 0;
+	event_emit(ev);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(cap_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 *runp = current_run();
+	struct cap_event *ev;
+
+	if (!runp)
+		return 0;
+	ev = event_begin(CAP_SLOT_SYSCALL, *runp, CAP_K_EXEC, CAP_OP_NONE);
+	if (!ev)
+		return 0;
+	if (put_file(ev, 1, BPF_CORE_READ(bprm, file)))
+		return 0;
+	event_emit(ev);
+	return 0;
+}
+
+/* A child cgroup of a run's cgroup belongs to the run from its creation,
+ * before any task in it can make a syscall and before user space could
+ * learn about it. */
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(cap_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	struct cgroup_subsys_state *pcss;
+	struct cgroup *parent;
+	__u64 id, pid;
+	__u32 *run;
+
+	/* hierarchy 0 is the cgroup v2 one, whose ids the helpers return */
+	if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
+		return 0;
+	pcss = BPF_CORE_READ(cgrp, self.parent);
+	if (!pcss)
+		return 0;
+	parent = (struct cgroup *)((void *)pcss - bpf_core_field_offset(struct cgroup, self));
+	pid = BPF_CORE_READ(parent, kn, id);
+	run = bpf_map_lookup_elem(&run_cgroups, &pid);
+	if (!run)
+		return 0;
+	id = BPF_CORE_READ(cgrp, kn, id);
+	bpf_map_update_elem(&run_cgroups, &id, run, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(cap_cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+	__u64 id;
+
+	if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
+		return 0;
+	id = BPF_CORE_READ(cgrp, kn, id);
+	bpf_map_delete_elem(&run_cgroups, &id);
+	return 0;
+}
+
+static __always_inline bool vm_accounting_syscall(long nr)
+{
+	switch (nr) {
+	case NR_mmap:
+	case NR_mprotect:
+	case NR_brk:
+	case NR_mremap:
+	case NR_shmget:
+	case NR_clone:
+	case NR_fork:
+	case NR_vfork:
+	case NR_execve:
+	case NR_memfd_create:
+	case NR_execveat:
+	case NR_clone3:
+		return true;
+	}
+	return false;
+}
+
+/* Only checks the task makes for itself (not with another cred, e.g. a
+ * file opener's) and that succeeded: AppArmor sees a capability request
+ * only after commoncap granted it. */
+SEC("tp_btf/cap_capable")
+int BPF_PROG(cap_capable, const struct cred *cred, struct user_namespace *target_ns,
+	     const struct user_namespace *capable_ns, int cap, int ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct cap_event *ev;
+	__u32 *runp;
+
+	if (ret != 0)
+		return 0;
+	runp = current_run();
+	if (!runp || cred != BPF_CORE_READ(task, cred))
+		return 0;
+	if (cap == CAP_SYS_ADMIN) {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+
+		if (vm_accounting_syscall(BPF_CORE_READ(regs, orig_ax)))
+			return 0;
+	}
+	ev = event_begin(CAP_SLOT_CAPABLE, *runp, CAP_K_CAPABILITY, CAP_OP_NONE);
+	if (!ev)
+		return 0;
+	ev->num[0] = cap;
+	event_emit(ev);
+	return 0;
+}
+
+/* Only signals a task sends (kill, tkill, tgkill, sigqueue), not the ones
+ * the kernel generates in its context (SIGCHLD, SIGPIPE, faults). */
+SEC("tp_btf/signal_generate")
+int BPF_PROG(cap_signal, int sig, struct kernel_siginfo *info, struct task_struct *target,
+	     int group, int result)
+{
+	struct cap_event *ev;
+	__u32 *runp;
+	int code;
+
+	/* SEND_SIG_NOINFO (0) and SEND_SIG_PRIV (1) are kernel senders */
+	if ((unsigned long)info <= 1)
+		return 0;
+	code = BPF_CORE_READ(info, si_code);
+	if (code != SI_USER && code != SI_QUEUE && code != SI_TKILL)
+		return 0;
+	runp = current_run();
+	if (!runp)
+		return 0;
+	ev = event_begin(CAP_SLOT_SIGNAL, *runp, CAP_K_SIGNAL, CAP_OP_NONE);
+	if (!ev)
+		return 0;
+	ev->num[0] = sig;
+	BPF_CORE_READ_STR_INTO(&ev->peer, target, comm);
+	event_emit(ev);
+	return 0;
+}

@@ -1,0 +1,108 @@
+/* Behavior capture with BPF tracepoint programs (bpf/capture.bpf.c).
+ *
+ * - Attribution: by cgroup v2 id. bpf_capture_add_run() maps a cgroup and
+ *   its existing descendants to a run; cgroups created below it later are
+ *   added by the kernel at cgroup_mkdir, before their first task runs.
+ *   Tasks in no run's cgroup contribute nothing.
+ * - Deduplication is in the kernel, per run: each distinct behavior reaches
+ *   the callback once (again only if the kernel's LRU table forgot it, or a
+ *   ring-buffer overflow made the kernel drop it: then it is reported on its
+ *   next occurrence, never lost for good).
+ * - Files opened (open, openat, openat2, creat) and mapped executable
+ *   (mmap PROT_EXEC) are resolved in the kernel from the opened struct
+ *   file: the path the kernel resolved, relative to the task's mount
+ *   namespace root. Path-based calls (unlink, rmdir, rename, mkdir, link,
+ *   symlink, chmod, chown, truncate, mknod) are resolved from the dirfd or
+ *   cwd plus the path as given, normalised lexically here ("." and ".."
+ *   removed without following symlinks). Paths longer than PATH_MAX or
+ *   deeper than the kernel walk allows, and files outside the task's mount
+ *   namespace, are dropped rather than guessed. Directories end in "/".
+ * - Permissions are AppArmor's letters for what was requested: open r
+ *   (read), w (write, truncate, O_CREAT), a (append instead of w); mmap
+ *   PROT_EXEC m; rename source rw and destination w; unlink, rmdir, mkdir,
+ *   symlink, chmod, chown, truncate, mknod w; link l on the new name.
+ * - Capabilities come from the capability:cap_capable tracepoint: checks a
+ *   task makes with its own credentials that succeeded. The tracepoint
+ *   cannot tell CAP_OPT_NOAUDIT checks apart; sys_admin checks made while
+ *   in a memory-accounting syscall (mmap, brk, fork, execve, ...) are the
+ *   frequent ones and are ignored.
+ * - Signals: only those a task sends (kill, tkill, tgkill, sigqueue);
+ *   the peer is the target's comm. Ptrace: the request and, as peer, the
+ *   target's comm read from /proc (host pid namespace; empty if gone).
+ * - Compat (i386) syscalls only feed the syscall bitmap. */
+#ifndef ARMORSMITH_BPF_CAPTURE_H
+#define ARMORSMITH_BPF_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum bpf_behavior_kind {
+	BPF_B_EXEC,
+	BPF_B_FILE,
+	BPF_B_NETWORK,
+	BPF_B_CAPABILITY,
+	BPF_B_PTRACE,
+	BPF_B_SIGNAL,
+	BPF_B_MOUNT,
+};
+
+struct bpf_behavior {
+	enum bpf_behavior_kind kind;
+	uint32_t run_id;
+	uint32_t pid;
+	uint64_t cgroup_id;
+	uint64_t mnt_ns;
+	char comm[16];
+	char path[4096];     /* exec, file: absolute resolved path; mount: mount point */
+	char old_path[4096]; /* file rename/link source; mount: source */
+	char perms[8];	     /* file: AppArmor letters, in the order "mrwalk" */
+	/* network: operation is socket, connect, bind or listen; family,
+	 * sock_type and protocol are AppArmor's names ("inet", "stream",
+	 * "tcp"); address and port for inet/inet6 connect, bind, listen */
+	char family[16], sock_type[16], protocol[16], operation[16], address[64];
+	uint32_t port;
+	char capability[32];   /* capability name, e.g. "net_bind_service" */
+	char peer[64];	       /* ptrace, signal: the target's comm */
+	char signal[16];       /* AppArmor's signal name, e.g. "term", "rtmin+2" */
+	char ptrace_perms[16]; /* "trace" or "tracedby" (PTRACE_TRACEME) */
+	char fstype[32];
+	char flags[128];   /* mount flags, AppArmor's names, comma-separated */
+	char mount_op[16]; /* mount, umount, pivot_root */
+};
+
+typedef void (*bpf_behavior_cb)(const struct bpf_behavior *b, void *ctx);
+
+struct bpf_capture;
+
+/* Loads and attaches the programs. Fails (negative errno, reason in err)
+ * when BPF is unavailable or the build has no BPF support. */
+int bpf_capture_open(struct bpf_capture **out, char *err, size_t errlen);
+
+/* Starts capturing for this cgroup v2 id and its descendants. */
+int bpf_capture_add_run(struct bpf_capture *c, uint32_t run_id, uint64_t cgroup_id);
+
+/* Stops capturing for the run and forgets its cgroups, syscall bitmap and
+ * dedup entries: drain bpf_capture_syscalls() before. */
+int bpf_capture_remove_run(struct bpf_capture *c, uint32_t run_id);
+
+/* Waits up to timeout_ms (0: no wait, -1: forever) and calls cb for each
+ * behavior received. Returns the number of behaviors or negative errno. */
+int bpf_capture_poll(struct bpf_capture *c, int timeout_ms, bpf_behavior_cb cb, void *ctx);
+
+/* Every syscall number the run made for this arch (AUDIT_ARCH_X86_64 or
+ * AUDIT_ARCH_I386), for the caller to name with libseccomp. */
+int bpf_capture_syscalls(struct bpf_capture *c, uint32_t run_id, uint32_t arch,
+			 void (*cb)(int nr, void *ctx), void *ctx);
+
+struct bpf_capture_stats {
+	uint64_t events;	/* behaviors the kernel sent */
+	uint64_t dedup_hits;	/* occurrences suppressed as already seen */
+	uint64_t ringbuf_drops; /* first occurrences the ring buffer had no room for */
+	uint64_t dropped_paths; /* received but dropped here: truncated or unreachable */
+};
+
+int bpf_capture_stats(struct bpf_capture *c, struct bpf_capture_stats *out);
+
+void bpf_capture_close(struct bpf_capture *c);
+
+#endif

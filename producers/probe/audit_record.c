@@ -11,53 +11,75 @@
  * and the raw fields before it are what we trust. */
 #define AUDIT_ENRICHED_SEP '\x1d'
 
+/* clang-format off */
+#define AUDIT_TYPE(num, name) {num, name, sizeof(name) - 1}
+/* clang-format on */
+
 static const struct {
 	int type;
 	const char *name;
+	size_t len;
 } audit_types[] = {
-    {1100, "USER_AUTH"},
-    {1101, "USER_ACCT"},
-    {1105, "USER_START"},
-    {1106, "USER_END"},
-    {1107, "USER_AVC"},
-    {1112, "USER_LOGIN"},
-    {1130, "SERVICE_START"},
-    {1131, "SERVICE_STOP"},
-    {1300, "SYSCALL"},
-    {1302, "PATH"},
-    {1305, "CONFIG_CHANGE"},
-    {1307, "CWD"},
-    {1309, "EXECVE"},
-    {1320, "EOE"},
-    {1326, "SECCOMP"},
-    {1327, "PROCTITLE"},
-    {1334, "BPF"},
-    {1400, "AVC"},
-    {1500, "APPARMOR"},
-    {1501, "APPARMOR_AUDIT"},
-    {1502, "APPARMOR_ALLOWED"},
-    {1503, "APPARMOR_DENIED"},
-    {1504, "APPARMOR_HINT"},
-    {1505, "APPARMOR_STATUS"},
-    {1506, "APPARMOR_ERROR"},
-    {1507, "APPARMOR_KILL"},
-    {1701, "ANOM_ABEND"},
-    {2000, "KERNEL"},
+    AUDIT_TYPE(1100, "USER_AUTH"),
+    AUDIT_TYPE(1101, "USER_ACCT"),
+    AUDIT_TYPE(1105, "USER_START"),
+    AUDIT_TYPE(1106, "USER_END"),
+    AUDIT_TYPE(1107, "USER_AVC"),
+    AUDIT_TYPE(1112, "USER_LOGIN"),
+    AUDIT_TYPE(1130, "SERVICE_START"),
+    AUDIT_TYPE(1131, "SERVICE_STOP"),
+    AUDIT_TYPE(1300, "SYSCALL"),
+    AUDIT_TYPE(1302, "PATH"),
+    AUDIT_TYPE(1305, "CONFIG_CHANGE"),
+    AUDIT_TYPE(1307, "CWD"),
+    AUDIT_TYPE(1309, "EXECVE"),
+    AUDIT_TYPE(1320, "EOE"),
+    AUDIT_TYPE(1326, "SECCOMP"),
+    AUDIT_TYPE(1327, "PROCTITLE"),
+    AUDIT_TYPE(1334, "BPF"),
+    AUDIT_TYPE(1400, "AVC"),
+    AUDIT_TYPE(1500, "APPARMOR"),
+    AUDIT_TYPE(1501, "APPARMOR_AUDIT"),
+    AUDIT_TYPE(1502, "APPARMOR_ALLOWED"),
+    AUDIT_TYPE(1503, "APPARMOR_DENIED"),
+    AUDIT_TYPE(1504, "APPARMOR_HINT"),
+    AUDIT_TYPE(1505, "APPARMOR_STATUS"),
+    AUDIT_TYPE(1506, "APPARMOR_ERROR"),
+    AUDIT_TYPE(1507, "APPARMOR_KILL"),
+    AUDIT_TYPE(1701, "ANOM_ABEND"),
+    AUDIT_TYPE(2000, "KERNEL"),
 };
 
 /* Fields the kernel writes with audit_log_untrustedstring() (or AppArmor's
  * equivalent): bare hex there means the value had spaces, quotes or control
  * bytes. Other fields are never encoded, so a bare "deadbeef" stays as is. */
-static const char *const hex_fields[] = {
-    "comm",    "exe",	 "name", "name2",	 "proctitle", "cwd",	  "path",
-    "profile", "target", "peer", "peer_profile", "execpath",  "src_name", "data",
+/* clang-format off */
+#define HEX_FIELD(name) {name, sizeof(name) - 1}
+/* clang-format on */
+
+static const struct {
+	const char *name;
+	size_t len;
+} hex_fields[] = {
+    HEX_FIELD("comm"),	    HEX_FIELD("exe"),	       HEX_FIELD("name"),
+    HEX_FIELD("name2"),	    HEX_FIELD("proctitle"),    HEX_FIELD("cwd"),
+    HEX_FIELD("path"),	    HEX_FIELD("profile"),      HEX_FIELD("target"),
+    HEX_FIELD("peer"),	    HEX_FIELD("peer_profile"), HEX_FIELD("execpath"),
+    HEX_FIELD("src_name"),  HEX_FIELD("data"),	       HEX_FIELD("srcname"),
+    HEX_FIELD("namespace"), HEX_FIELD("label"),	       HEX_FIELD("peer_label"),
+    HEX_FIELD("tcontext"),  HEX_FIELD("addr"),	       HEX_FIELD("peer_addr"),
 };
 
 struct parser {
 	struct audit_record *rec;
 	size_t cap;
-	char *store; /* next free byte of rec->storage_ */
+	char *store;	 /* next free byte of rec->storage_ */
+	const char *end; /* end of the whole line, for rest */
+	unsigned flags;	 /* AUDIT_PARSE_* */
 };
+
+/* parse_fields() result when a lenient parse stopped early. */
+#define FIELDS_STOPPED 1
 
 static const char *type_name_of(int type)
 {
@@ -70,15 +92,22 @@ static const char *type_name_of(int type)
 static int type_of_name(const char *name, size_t len)
 {
 	for (size_t i = 0; i < sizeof(audit_types) / sizeof(audit_types[0]); i++)
-		if (strlen(audit_types[i].name) == len &&
-		    memcmp(audit_types[i].name, name, len) == 0)
+		if (audit_types[i].len == len && memcmp(audit_types[i].name, name, len) == 0)
 			return audit_types[i].type;
 	return 0;
 }
 
+/* Character classes for the tokenizer, one table lookup per byte. */
+#define C_SPACE 1 /* separates fields */
+#define C_EQ 2	  /* ends a key */
+
+static const unsigned char char_class[256] = {
+    [' '] = C_SPACE, ['\t'] = C_SPACE, ['\n'] = C_SPACE, ['\r'] = C_SPACE, ['='] = C_EQ,
+};
+
 static bool is_space(char c)
 {
-	return c == ' ' || c == '\t';
+	return char_class[(unsigned char)c] & C_SPACE;
 }
 
 static bool is_digit(char c)
@@ -156,11 +185,18 @@ static void parse_type(const char *line, const char *id, struct audit_record *re
 	uint64_t num;
 	size_t n;
 
-	for (const char *p = line; p + 5 <= id; p++)
-		if (memcmp(p, "type=", 5) == 0 && (p == line || is_space(p[-1])))
-			found = p;
+	/* The type sits just before the id: scan back to the last "type=". */
+	for (const char *q = id - 1; q >= line + 4; q--)
+		if (*q == '=' && memcmp(q - 4, "type", 4) == 0) {
+			found = q - 4;
+			break;
+		}
 	if (!found)
 		return;
+	if (found != line && !is_space(found[-1])) {
+		rec->flags |= AUDIT_RECORD_TYPE_GLUED;
+		return;
+	}
 	v = found + 5;
 	for (e = v; e < id && !is_space(*e); e++)
 		;
@@ -172,6 +208,7 @@ static void parse_type(const char *line, const char *id, struct audit_record *re
 		if (n && v + 8 + n == e - 1 && num <= 65535)
 			rec->type = (int)num;
 	} else {
+		rec->flags |= AUDIT_RECORD_TYPE_NAMED;
 		rec->type = type_of_name(v, (size_t)(e - v));
 		if (!rec->type) {
 			snprintf(rec->type_name, sizeof(rec->type_name), "%.*s",
@@ -189,7 +226,8 @@ static void parse_type(const char *line, const char *id, struct audit_record *re
 static bool is_hex_field(const char *key, size_t klen)
 {
 	for (size_t i = 0; i < sizeof(hex_fields) / sizeof(hex_fields[0]); i++)
-		if (strlen(hex_fields[i]) == klen && memcmp(hex_fields[i], key, klen) == 0)
+		if (hex_fields[i].len == klen && hex_fields[i].name[0] == key[0] &&
+		    memcmp(hex_fields[i].name, key, klen) == 0)
 			return true;
 	return false;
 }
@@ -204,14 +242,31 @@ static bool is_hex_string(const char *v, size_t len)
 	return true;
 }
 
+/* Copies text up to the end of its line into the storage. */
+static const char *copy_line(struct parser *ps, const char *p)
+{
+	const char *start = ps->store, *e = memchr(p, '\n', (size_t)(ps->end - p));
+	const char *cr;
+	size_t n;
+
+	if (!e)
+		e = ps->end;
+	cr = memchr(p, '\r', (size_t)(e - p));
+	n = (size_t)((cr ? cr : e) - p);
+	memcpy(ps->store, p, n);
+	ps->store[n] = '\0';
+	ps->store += n + 1;
+	return start;
+}
+
 static int add_field(struct parser *ps, const char *key, size_t klen, const char *val, size_t vlen,
-		     bool decode_hex)
+		     enum audit_value_form form, bool nested)
 {
 	struct audit_record *rec = ps->rec;
 	struct audit_field *f;
 
 	if (rec->nfields == ps->cap) {
-		size_t cap = ps->cap ? ps->cap * 2 : 16;
+		size_t cap = ps->cap ? ps->cap * 2 : 32; /* an AVC record has ~16 */
 
 		f = realloc(rec->fields, cap * sizeof(*f));
 		if (!f)
@@ -220,12 +275,14 @@ static int add_field(struct parser *ps, const char *key, size_t klen, const char
 		ps->cap = cap;
 	}
 	f = &rec->fields[rec->nfields++];
+	f->form = (unsigned char)form;
+	f->nested = nested;
 	f->key = ps->store;
 	memcpy(ps->store, key, klen);
 	ps->store[klen] = '\0';
 	ps->store += klen + 1;
 	f->value = ps->store;
-	if (decode_hex) {
+	if (form == AUDIT_VALUE_HEX) {
 		for (size_t i = 0; i < vlen; i += 2) {
 			char c = (char)(hex_value(val[i]) << 4 | hex_value(val[i + 1]));
 
@@ -242,6 +299,7 @@ static int add_field(struct parser *ps, const char *key, size_t klen, const char
 
 static int parse_fields(struct parser *ps, const char *p, const char *end, bool nested)
 {
+	bool lenient = ps->flags & AUDIT_PARSE_LENIENT;
 	int err;
 
 	while (p < end) {
@@ -253,11 +311,17 @@ static int parse_fields(struct parser *ps, const char *p, const char *end, bool 
 		if (p >= end)
 			break;
 		key = p;
-		while (p < end && *p != '=' && !is_space(*p))
+		while (p < end && !char_class[(unsigned char)*p])
 			p++;
 		klen = (size_t)(p - key);
-		/* Words without '=' carry nothing we can key on. */
+		/* Words without '=' carry nothing we can key on; a lenient parse
+		 * takes them for free text (an old-style message, or a line cut
+		 * off inside a key) and stops there. */
 		if (p >= end || *p != '=' || klen == 0) {
+			if (lenient) {
+				ps->rec->rest = copy_line(ps, key);
+				return FIELDS_STOPPED;
+			}
 			while (p < end && !is_space(*p))
 				p++;
 			continue;
@@ -265,27 +329,40 @@ static int parse_fields(struct parser *ps, const char *p, const char *end, bool 
 		p++;
 		if (p < end && (*p == '"' || *p == '\'')) {
 			char q = *p++;
+			bool msg = q == '\'' && !nested && klen == 3 && memcmp(key, "msg", 3) == 0;
 
 			val = p;
 			next = memchr(p, q, (size_t)(end - p));
-			if (!next)
-				return -EINVAL;
+			if (!next) {
+				if (!lenient)
+					return -EINVAL;
+				if (!msg) {
+					ps->rec->flags |= AUDIT_RECORD_TRUNCATED;
+					ps->rec->rest = copy_line(ps, key);
+					return FIELDS_STOPPED;
+				}
+				ps->rec->flags |= AUDIT_RECORD_OPEN_MSG;
+				next = end;
+			}
 			vlen = (size_t)(next - val);
-			p = next + 1;
-			if (q == '\'' && !nested && klen == 3 && memcmp(key, "msg", 3) == 0) {
+			p = next < end ? next + 1 : end;
+			if (msg) {
 				err = parse_fields(ps, val, val + vlen, true);
 				if (err)
 					return err;
 				continue;
 			}
-			err = add_field(ps, key, klen, val, vlen, false);
+			err = add_field(ps, key, klen, val, vlen, AUDIT_VALUE_QUOTED, nested);
 		} else {
+			bool hex;
+
 			val = p;
 			while (p < end && !is_space(*p))
 				p++;
 			vlen = (size_t)(p - val);
+			hex = is_hex_string(val, vlen) && is_hex_field(key, klen);
 			err = add_field(ps, key, klen, val, vlen,
-					is_hex_field(key, klen) && is_hex_string(val, vlen));
+					hex ? AUDIT_VALUE_HEX : AUDIT_VALUE_BARE, nested);
 		}
 		if (err)
 			return err;
@@ -293,32 +370,71 @@ static int parse_fields(struct parser *ps, const char *p, const char *end, bool 
 	return 0;
 }
 
-int audit_record_parse(const char *line, size_t len, struct audit_record *out)
+/* Trims what is not part of the record: anything after a NUL byte or
+ * auditd's enrichment separator, and the line's end of line. */
+static const char *record_end(const char *line, size_t len)
+{
+	const char *end = memchr(line, '\0', len);
+	const char *gs;
+
+	if (!end)
+		end = line + len;
+	gs = memchr(line, AUDIT_ENRICHED_SEP, (size_t)(end - line));
+	if (gs)
+		end = gs;
+	while (end > line && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	return end;
+}
+
+/* Parses the fields of body..end into out, whose type and id are set. */
+static int parse_body(const char *body, const char *end, unsigned flags,
+		      bool (*want_fields)(const struct audit_record *), struct audit_record *out)
+{
+	struct parser ps = {.rec = out, .end = end, .flags = flags};
+	size_t n = (size_t)(end - body);
+	int err;
+
+	while (body < end && is_space(*body))
+		body++;
+	/* Copies never outgrow the source: a key=value token loses '=' and
+	 * gains one NUL, quotes only shrink it, hex halves it; body and rest
+	 * are at most one copy each. */
+	out->storage_ = malloc(n * 4 + 4);
+	if (!out->storage_)
+		return -ENOMEM;
+	ps.store = out->storage_;
+	out->body = copy_line(&ps, body);
+	if (want_fields && !want_fields(out))
+		return 0;
+	err = parse_fields(&ps, body, end, false);
+	if (err < 0) {
+		audit_record_free(out);
+		return err;
+	}
+	return 0;
+}
+
+int audit_record_parse_if(const char *line, size_t len, unsigned flags,
+			  bool (*want_fields)(const struct audit_record *),
+			  struct audit_record *out)
 {
 	const char *end, *id = NULL, *body = NULL;
-	struct parser ps = {.rec = out};
-	int err;
 
 	memset(out, 0, sizeof(*out));
 	if (!line)
 		return -EINVAL;
-	end = memchr(line, '\0', len);
-	if (!end)
-		end = line + len;
-	{
-		const char *gs = memchr(line, AUDIT_ENRICHED_SEP, (size_t)(end - line));
+	end = record_end(line, len);
 
-		if (gs)
-			end = gs;
-	}
-	while (end > line && (end[-1] == '\n' || end[-1] == '\r'))
-		end--;
+	/* '(' is rare in a log line: find it, then look back for "audit". */
+	for (const char *q = line + 5; q < end; q++) {
+		const char *p;
 
-	for (const char *p = line; p + 6 <= end; p++) {
-		p = memmem(p, (size_t)(end - p), "audit(", 6);
-		if (!p)
+		q = memchr(q, '(', (size_t)(end - q));
+		if (!q)
 			break;
-		if (p != line && !is_space(p[-1]) && p[-1] != '=')
+		p = q - 5;
+		if (memcmp(p, "audit", 5) != 0 || (p != line && !is_space(p[-1]) && p[-1] != '='))
 			continue;
 		body = match_event_id(p, end, out);
 		if (body) {
@@ -329,20 +445,27 @@ int audit_record_parse(const char *line, size_t len, struct audit_record *out)
 	if (!body)
 		return -EINVAL;
 	parse_type(line, id, out);
+	return parse_body(body, end, flags, want_fields, out);
+}
 
-	/* Copies never outgrow the source: a key=value token loses '=' and gains
-	 * one NUL, quotes only shrink it, hex halves it. */
-	out->storage_ = malloc((size_t)(end - body) * 2 + 2);
-	if (!out->storage_)
-		return -ENOMEM;
-	ps.store = out->storage_;
-	err = parse_fields(&ps, body, end, false);
-	if (err)
-		goto fail;
-	return 0;
-fail:
-	audit_record_free(out);
-	return err;
+int audit_record_parse_ex(const char *line, size_t len, unsigned flags, struct audit_record *out)
+{
+	return audit_record_parse_if(line, len, flags, NULL, out);
+}
+
+int audit_record_parse(const char *line, size_t len, struct audit_record *out)
+{
+	return audit_record_parse_ex(line, len, 0, out);
+}
+
+int audit_record_parse_fields(const char *text, size_t len, unsigned flags,
+			      struct audit_record *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!text)
+		return -EINVAL;
+	out->flags = AUDIT_RECORD_NO_ID;
+	return parse_body(text, record_end(text, len), flags, NULL, out);
 }
 
 const char *audit_record_get(const struct audit_record *rec, const char *key)

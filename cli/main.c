@@ -5,6 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+int cli_advise(int argc, char **argv); /* cli/advise.c */
+
+/* cli/parse_audit.c */
+int cli_parse_audit(int argc, char **argv);
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -14,8 +19,10 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  model     model a local command end to end and write its profiles\n"
+		"  advise    built-in rules and a securityContext that fit a model\n"
 		"  diff      what a run added or dropped compared with an earlier run\n"
 		"  replay    rebuild the behavior store from Kafka and check the profiles\n"
+		"  parse-audit  AppArmor audit records of a log as JSON Lines\n"
 		"\n"
 		"Run 'armorsmith COMMAND --help' for the options of a command.\n");
 }
@@ -37,6 +44,10 @@ int main(int argc, char **argv)
 		return cli_diff(argc - 1, argv + 1);
 	if (strcmp(argv[1], "replay") == 0)
 		return cli_replay(argc - 1, argv + 1);
+	if (strcmp(argv[1], "advise") == 0)
+		return cli_advise(argc - 1, argv + 1);
+	if (strcmp(argv[1], "parse-audit") == 0)
+		return cli_parse_audit(argc - 1, argv + 1);
 	log_error("unknown command '%s'", argv[1]);
 	usage(stderr);
 	return 2;

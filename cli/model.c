@@ -43,6 +43,8 @@ struct model_opts {
 	int64_t grace_ns;
 	bool keep_running;
 	bool use_running;
+	bool src_bpf;
+	bool src_seccomp_audit;
 	char **argv;
 };
 
@@ -126,6 +128,35 @@ static bool valid_k8s_name(const char *s)
 	return s[0] != '-' && s[0] != '.' && s[n - 1] != '-' && s[n - 1] != '.';
 }
 
+static int parse_sources(struct model_opts *o)
+{
+	char buf[256], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", o->sources);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "bpf") == 0) {
+			o->src_bpf = true;
+		} else if (strcmp(tok, "seccomp-audit") == 0) {
+			o->src_seccomp_audit = true;
+		} else if (strcmp(tok, "apparmor-audit") == 0) {
+			log_error("unsupported --sources '%s': apparmor-audit modeling is not "
+				  "implemented yet (this kernel has no AppArmor)",
+				  o->sources);
+			return -EINVAL;
+		} else {
+			log_error("unsupported --sources '%s': unknown source '%s' (use bpf, "
+				  "seccomp-audit)",
+				  o->sources, tok);
+			return -EINVAL;
+		}
+	}
+	if (!o->src_bpf && !o->src_seccomp_audit) {
+		log_error("--sources '%s' names no source", o->sources);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct model_opts *o)
 {
 	static const struct option opts[] = {
@@ -148,7 +179,7 @@ static int parse_opts(int argc, char **argv, struct model_opts *o)
 
 	o->namespace = "default";
 	o->out_dir = ".";
-	o->sources = "seccomp-audit";
+	o->sources = "bpf";
 	o->term_grace_ns = 5 * NSEC_PER_SEC;
 	o->grace_ns = -1;
 	optind = 1;
@@ -215,11 +246,8 @@ static int parse_opts(int argc, char **argv, struct model_opts *o)
 			  o->name, o->namespace);
 		return 2;
 	}
-	if (strcmp(o->sources, "seccomp-audit") != 0) {
-		log_error("unsupported --sources '%s': only seccomp-audit is implemented so far",
-			  o->sources);
+	if (parse_sources(o) < 0)
 		return 2;
-	}
 	if (optind >= argc) {
 		log_error("no COMMAND given (usage: armorsmith model --name NAME -- COMMAND ...)");
 		return 2;
@@ -232,7 +260,8 @@ static int publish_control(struct model_ctx *x)
 {
 	Armorsmith__V1__ModelingControl c = ARMORSMITH__V1__MODELING_CONTROL__INIT;
 	Armorsmith__V1__Target t = ARMORSMITH__V1__TARGET__INIT;
-	Armorsmith__V1__Source sources[] = {ARMORSMITH__V1__SOURCE__SOURCE_SECCOMP_AUDIT};
+	Armorsmith__V1__Source sources[2];
+	size_t n_sources = 0;
 	uint8_t buf[4096];
 	size_t len;
 
@@ -246,13 +275,18 @@ static int publish_control(struct model_ctx *x)
 	c.policy_key = x->policy_key;
 	c.profile_name = (char *)x->o.name;
 	c.namespace_ = (char *)x->o.namespace;
-	c.enforcer = "Seccomp";
+	if (x->o.src_bpf)
+		sources[n_sources++] = ARMORSMITH__V1__SOURCE__SOURCE_BPF;
+	if (x->o.src_seccomp_audit)
+		sources[n_sources++] = ARMORSMITH__V1__SOURCE__SOURCE_SECCOMP_AUDIT;
+	/* The enforcers the sources stand for; syscalls always make a seccomp profile. */
+	c.enforcer = x->o.src_bpf ? "BPFSeccomp" : "Seccomp";
 	c.target = &t;
 	c.duration_seconds = x->o.duration_ns / NSEC_PER_SEC;
 	c.start_unix_nano = x->start_ns;
 	c.deadline_unix_nano = x->deadline_ns;
 	c.generation = x->generation;
-	c.n_sources = 1;
+	c.n_sources = n_sources;
 	c.sources = sources;
 	c.state = ARMORSMITH__V1__MODELING_CONTROL__STATE__STATE_MODELING;
 	len = armorsmith__v1__modeling_control__get_packed_size(&c);
@@ -649,8 +683,14 @@ int cli_model(int argc, char **argv)
 	}
 	if (start_services(&x) < 0)
 		goto out;
-	if (target_prepare(&x.target, x.o.name, x.o.argv, err, sizeof(err)) < 0) {
+	if (target_prepare(&x.target, x.o.name, x.o.argv, x.o.src_seccomp_audit, err, sizeof(err)) <
+	    0) {
 		log_error("%s", err);
+		goto out;
+	}
+	if (x.o.src_bpf && !x.target.cgroup_id) {
+		log_error("bpf capture attributes by cgroup, and the target has no cgroup v2 "
+			  "(use --sources seccomp-audit)");
 		goto out;
 	}
 	if (publish_control(&x) < 0)

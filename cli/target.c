@@ -152,7 +152,7 @@ static void child_main(struct target *t, int go_rd, int info_wr, int err_wr, cha
 	if (read(go_rd, &go, 1) != 1)
 		_exit(126); /* the parent went away before modeling started */
 	close(go_rd);
-	e = child_install_filter();
+	e = t->log_filter ? child_install_filter() : 0;
 	if (e < 0) {
 		e = -e;
 		if (write(err_wr, &e, sizeof(e)) < 0)
@@ -166,7 +166,8 @@ static void child_main(struct target *t, int go_rd, int info_wr, int err_wr, cha
 	_exit(127);
 }
 
-int target_prepare(struct target *t, const char *name, char *const argv[], char *err, size_t errlen)
+int target_prepare(struct target *t, const char *name, char *const argv[], bool log_filter,
+		   char *err, size_t errlen)
 {
 	int go[2] = {-1, -1}, info[2] = {-1, -1}, ex[2] = {-1, -1};
 	uint32_t ses = 0;
@@ -174,6 +175,7 @@ int target_prepare(struct target *t, const char *name, char *const argv[], char 
 
 	memset(t, 0, sizeof(*t));
 	t->go_fd = t->exec_err_fd = -1;
+	t->log_filter = log_filter;
 	rc = target_make_cgroup(t, name);
 	if (rc < 0) {
 		log_warn("no cgroup v2 for the target (%s); attributing by audit session only",

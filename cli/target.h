@@ -18,11 +18,14 @@ struct target {
 	int go_fd;	 /* written once to let the child exec */
 	int exec_err_fd; /* the child's execvp errno, or EOF on success */
 	bool started;
+	bool log_filter; /* install the SCMP_ACT_LOG modeling filter */
 };
 
-/* Forks the child, which joins a new cgroup and audit session and waits. */
-int target_prepare(struct target *t, const char *name, char *const argv[], char *err,
-		   size_t errlen);
+/* Forks the child, which joins a new cgroup and audit session and waits.
+ * log_filter: install the SCMP_ACT_LOG modeling filter before exec (the
+ * seccomp-audit source); BPF capture needs no filter. */
+int target_prepare(struct target *t, const char *name, char *const argv[], bool log_filter,
+		   char *err, size_t errlen);
 /* Lets the child install the filter and exec; fails if exec failed. */
 int target_start(struct target *t, char *err, size_t errlen);
 /* Waits until the command exits or deadline_ns passes (0: no deadline).

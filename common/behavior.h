@@ -48,6 +48,9 @@ struct behavior_model {
 	char *namespace;
 	char *enforcer;
 	uint64_t generation;
+	/* Executions, files, network, capabilities, ptrace, signals and mounts
+	 * came from BPF capture (dynamicResult.bpf), not AppArmor audit records. */
+	bool bpf_data;
 	struct strlist syscalls;
 	struct strlist execs;
 	struct strlist capabilities;

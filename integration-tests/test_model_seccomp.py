@@ -28,13 +28,14 @@ def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture(scope="module")
-def demo(bin_dir, services_env, tmp_path_factory):
+@pytest.fixture(scope="module", params=["bpf", "seccomp-audit"])
+def demo(request, bin_dir, services_env, tmp_path_factory):
+    """The seed's demo command modeled through each syscall source."""
     out = tmp_path_factory.mktemp("demo")
     name = unique("demo")
-    r = model(bin_dir, services_env, out, name, DEMO_CMD)
+    r = model(bin_dir, services_env, out, name, DEMO_CMD, "--sources", request.param)
     assert r.returncode == 0, f"armorsmith model failed:\n{r.stderr}"
-    return {"out": out, "name": name, "result": r}
+    return {"out": out, "name": name, "result": r, "sources": request.param}
 
 
 def strace_syscalls(cmd, tmp_path):
@@ -92,6 +93,14 @@ def test_model_object_carries_the_profiles(demo):
     assert set(json.loads(seccomp)["syscalls"][1]["names"]) <= set(syscalls)
     st = obj["status"]
     assert st["desiredNumber"] == 1 and st["completedNumber"] == 1 and st["ready"] is True
+    if demo["sources"] == "bpf":
+        assert obj["data"]["profile"]["enforcer"] == "BPFSeccomp"
+        bpf = obj["data"]["dynamicResult"]["bpf"]
+        assert {"/usr/bin/id", "/usr/bin/ls", "/usr/bin/cat"} <= set(bpf["executions"])
+        assert {"path": "/etc/hostname", "permissions": ["r"]} in bpf["files"]
+    else:
+        assert obj["data"]["profile"]["enforcer"] == "Seccomp"
+        assert "bpf" not in obj["data"]["dynamicResult"]
 
 
 def test_yaml_and_json_are_the_same_object(demo):
@@ -183,7 +192,8 @@ def test_bad_arguments_get_clear_errors(bin_dir, services_env, tmp_path):
     cases = [
         (["--name", "Bad Name", "--", "true"], "invalid --name"),
         (["--name", "x", "--duration", "soon", "--", "true"], "invalid --duration"),
-        (["--name", "x", "--sources", "bpf", "--", "true"], "unsupported --sources"),
+        (["--name", "x", "--sources", "apparmor-audit", "--", "true"], "unsupported --sources"),
+        (["--name", "x", "--sources", "bpf,bogus", "--", "true"], "unknown source 'bogus'"),
         (["--name", "x"], "no COMMAND given"),
     ]
     for args, msg in cases:

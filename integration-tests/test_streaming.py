@@ -80,8 +80,14 @@ def test_independent_consumer_sees_events_reports_and_profile(pb, bin_dir, servi
     assert set(kinds[1:-1]) == {"event"}
     events = [r.event for _, _, r in records if r.WhichOneof("record") == "event"]
     assert records[-1][2].report.events_published == len(events)
-    assert all(e.source == pb.SOURCE_SECCOMP_AUDIT for e in events)
-    names = [e.syscall.name for e in events]
+    # The default source is BPF: every kind of behavior, each exactly once.
+    assert all(e.source == pb.SOURCE_BPF for e in events)
+    kinds = {e.WhichOneof("behavior") for e in events}
+    assert {"syscall", "exec", "file"} <= kinds
+    names = [e.syscall.name for e in events if e.WhichOneof("behavior") == "syscall"]
+    execs = [e.exec.path for e in events if e.WhichOneof("behavior") == "exec"]
+    assert "/usr/bin/cat" in execs and "/usr/bin/ls" in execs
+    assert len(execs) == len(set(execs))
     assert len(names) == len(set(names)), "a behavior was published twice in one run"
 
     assert built.generation == events[0].generation

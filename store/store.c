@@ -853,7 +853,7 @@ int store_load_model(struct store *st, const char *policy_key, uint64_t generati
 	params[1] = gen;
 	res =
 	    store_query(st,
-			"SELECT profile_name, namespace, enforcer,"
+			"SELECT profile_name, namespace, enforcer, 'bpf' = ANY(sources),"
 			" (SELECT count(DISTINCT node) FROM node_reports n WHERE n.policy_key = $1"
 			"  AND n.generation = $2 AND n.phase = 'Joined'),"
 			" (SELECT count(DISTINCT node) FROM node_reports n WHERE n.policy_key = $1"
@@ -872,8 +872,9 @@ int store_load_model(struct store *st, const char *policy_key, uint64_t generati
 	m->namespace = strdup(PQgetvalue(res, 0, 1));
 	m->enforcer = strdup(PQgetvalue(res, 0, 2));
 	m->generation = generation;
-	m->desired_nodes = (uint32_t)strtoul(PQgetvalue(res, 0, 3), NULL, 10);
-	m->completed_nodes = (uint32_t)strtoul(PQgetvalue(res, 0, 4), NULL, 10);
+	m->bpf_data = PQgetvalue(res, 0, 3)[0] == 't';
+	m->desired_nodes = (uint32_t)strtoul(PQgetvalue(res, 0, 4), NULL, 10);
+	m->completed_nodes = (uint32_t)strtoul(PQgetvalue(res, 0, 5), NULL, 10);
 	PQclear(res);
 	if (!m->profile_name || !m->namespace || !m->enforcer) {
 		rc = -ENOMEM;

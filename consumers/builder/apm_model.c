@@ -173,9 +173,39 @@ static json_t *mount_string(const struct mount_rule *r)
 	return j;
 }
 
+static json_t *signal_string(const struct peer_rule *r)
+{
+	char *s = NULL;
+	json_t *j;
+
+	if (asprintf(&s, "signal: permissions=%s signal=%s peer=%s", r->perms,
+		     r->signal ? r->signal : "", r->peer) < 0)
+		return NULL;
+	j = str(s);
+	free(s);
+	return j;
+}
+
+/* What the CRD has no field for goes where vArmor puts it: unhandled.
+ * Mounts have no AppArmor field; BPF-sourced signals have no BPF field. */
+static int put_unhandled(const struct behavior_model *m, json_t *aa)
+{
+	json_t *unhandled;
+	int ret;
+
+	if (!(!m->bpf_data && m->n_mounts) && !(m->bpf_data && m->n_signals))
+		return 0;
+	ret = put(aa, "unhandled", unhandled = json_array());
+	for (size_t i = 0; !ret && !m->bpf_data && i < m->n_mounts; i++)
+		ret = append(unhandled, mount_string(&m->mounts[i]));
+	for (size_t i = 0; !ret && m->bpf_data && i < m->n_signals; i++)
+		ret = append(unhandled, signal_string(&m->signals[i]));
+	return ret;
+}
+
 static json_t *apparmor_result(const struct behavior_model *m)
 {
-	json_t *aa = json_object(), *files = NULL, *unhandled = NULL;
+	json_t *aa = json_object(), *files = NULL;
 	int ret = aa ? 0 : -ENOMEM;
 
 	if (!ret) {
@@ -185,25 +215,150 @@ static json_t *apparmor_result(const struct behavior_model *m)
 		if (!ret)
 			ret = append(profiles, str(m->profile_name));
 	}
-	if (!ret && m->execs.len)
+	if (!ret && !m->bpf_data && m->execs.len)
 		ret = put(aa, "executions", str_array(&m->execs));
-	if (!ret && m->n_files) {
+	if (!ret && !m->bpf_data && m->n_files) {
 		ret = put(aa, "files", files = json_array());
 		for (size_t i = 0; !ret && i < m->n_files; i++)
 			ret = append(files, file_entry(&m->files[i]));
 	}
-	if (!ret && m->capabilities.len)
+	if (!ret && !m->bpf_data && m->capabilities.len)
 		ret = put(aa, "capabilities", str_array(&m->capabilities));
-	if (!ret && m->n_mounts) {
-		ret = put(aa, "unhandled", unhandled = json_array());
-		for (size_t i = 0; !ret && i < m->n_mounts; i++)
-			ret = append(unhandled, mount_string(&m->mounts[i]));
-	}
+	if (!ret)
+		ret = put_unhandled(m, aa);
 	if (ret) {
 		json_decref(aa);
 		return NULL;
 	}
 	return aa;
+}
+
+/* bpf.network: the distinct sockets, and per egress IP the ports it was
+ * connected to (vArmor's shape). */
+static json_t *bpf_network(const struct behavior_model *m)
+{
+	json_t *net = json_object(), *sockets = json_array(), *egresses = json_array();
+	int ret = net && sockets && egresses ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !ret && i < m->n_networks; i++) {
+		const struct network_rule *n = &m->networks[i];
+		bool dup = false;
+
+		for (size_t k = 0; k < i && !dup; k++)
+			dup = strcmp(m->networks[k].family, n->family) == 0 &&
+			      strcmp(m->networks[k].sock_type, n->sock_type) == 0 &&
+			      strcmp(m->networks[k].protocol, n->protocol) == 0;
+		if (!dup) {
+			json_t *sk = json_object();
+			ret = append(sockets, sk);
+			if (!ret)
+				ret = put(sk, "domain", str(n->family));
+			if (!ret)
+				ret = put(sk, "type", str(n->sock_type));
+			if (!ret)
+				ret = put(sk, "protocol", str(n->protocol));
+		}
+		if (!ret && *n->address && n->port) {
+			json_t *eg = NULL, *e;
+			size_t k;
+
+			json_array_foreach(egresses, k, e)
+			{
+				if (strcmp(json_string_value(json_object_get(e, "ip")),
+					   n->address) == 0)
+					eg = e;
+			}
+			if (!eg) {
+				eg = json_object();
+				ret = append(egresses, eg);
+				if (!ret)
+					ret = put(eg, "ip", str(n->address));
+				if (!ret)
+					ret = put(eg, "ports", json_array());
+			}
+			if (!ret)
+				ret = append(json_object_get(eg, "ports"), json_integer(n->port));
+		}
+	}
+	if (!ret && json_array_size(sockets))
+		ret = put(net, "sockets", json_incref(sockets));
+	if (!ret && json_array_size(egresses))
+		ret = put(net, "egresses", json_incref(egresses));
+	json_decref(sockets);
+	json_decref(egresses);
+	if (ret) {
+		json_decref(net);
+		return NULL;
+	}
+	return net;
+}
+
+/* A comma-separated list as a JSON array of strings. */
+static json_t *csv_array(const char *csv)
+{
+	json_t *arr = json_array();
+	char *copy = strdup(csv ? csv : ""), *save = NULL, *tok;
+
+	if (!arr || !copy) {
+		json_decref(arr);
+		free(copy);
+		return NULL;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (append(arr, str(tok))) {
+			json_decref(arr);
+			arr = NULL;
+			break;
+		}
+	free(copy);
+	return arr;
+}
+
+static json_t *bpf_result(const struct behavior_model *m)
+{
+	json_t *bpf = json_object(), *arr;
+	int ret = bpf ? 0 : -ENOMEM;
+
+	if (!ret && m->execs.len)
+		ret = put(bpf, "executions", str_array(&m->execs));
+	if (!ret && m->n_files) {
+		ret = put(bpf, "files", arr = json_array());
+		for (size_t i = 0; !ret && i < m->n_files; i++)
+			ret = append(arr, file_entry(&m->files[i]));
+	}
+	if (!ret && m->capabilities.len)
+		ret = put(bpf, "capabilities", str_array(&m->capabilities));
+	if (!ret && m->n_networks)
+		ret = put(bpf, "network", bpf_network(m));
+	if (!ret && m->n_ptraces) {
+		ret = put(bpf, "ptraces", arr = json_array());
+		for (size_t i = 0; !ret && i < m->n_ptraces; i++) {
+			json_t *e = json_object();
+			ret = append(arr, e);
+			if (!ret)
+				ret = put(e, "peer", str(m->ptraces[i].peer));
+			if (!ret)
+				ret = put(e, "permissions", csv_array(m->ptraces[i].perms));
+		}
+	}
+	if (!ret && m->n_mounts) {
+		ret = put(bpf, "mounts", arr = json_array());
+		for (size_t i = 0; !ret && i < m->n_mounts; i++) {
+			json_t *e = json_object();
+			ret = append(arr, e);
+			if (!ret)
+				ret = put(e, "path", str(m->mounts[i].path));
+			if (!ret && *m->mounts[i].fstype)
+				ret = put(e, "type", str(m->mounts[i].fstype));
+			if (!ret && *m->mounts[i].flags)
+				ret = put(e, "flags", csv_array(m->mounts[i].flags));
+		}
+	}
+	if (ret) {
+		json_decref(bpf);
+		return NULL;
+	}
+	return bpf;
 }
 
 static json_t *failed_condition(const char *entry)
@@ -245,6 +400,10 @@ static int build_data(const struct behavior_model *m, const char *apparmor_text,
 	if (!ret &&
 	    (apparmor_text || m->execs.len || m->n_files || m->capabilities.len || m->n_mounts))
 		ret = put(dyn, "apparmor", apparmor_result(m));
+	if (!ret && m->bpf_data &&
+	    (m->execs.len || m->n_files || m->capabilities.len || m->n_networks || m->n_ptraces ||
+	     m->n_mounts))
+		ret = put(dyn, "bpf", bpf_result(m));
 	if (!ret && json_object_size(dyn)) {
 		ret = put(data, "dynamicResult", dyn);
 		dyn = NULL;

@@ -14,7 +14,8 @@ struct profile_build {
 	json_t *model;	 /* the ArmorProfileModel object */
 };
 
-int profile_build_run(const struct behavior_model *m, struct profile_build *out);
+/* Normalises m's file paths in place (see pathnorm.h), then generates. */
+int profile_build_run(struct behavior_model *m, struct profile_build *out);
 void profile_build_free(struct profile_build *b);
 
 #endif

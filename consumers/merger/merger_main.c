@@ -31,6 +31,7 @@ struct merger {
 	int64_t idle_exit_ns; /* 0: run until signalled */
 	uint64_t merged_total, deadletter_total;
 	int64_t first_msg_ns, last_commit_ns; /* for throughput figures */
+	int assigned;			      /* partitions currently assigned */
 };
 
 static void on_signal(int sig)
@@ -82,7 +83,9 @@ static void merger_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 				 p->offset);
 		}
 		rd_kafka_assign(rk, parts);
+		m->assigned = parts->cnt;
 	} else {
+		m->assigned = 0;
 		log_info("partitions revoked (%d)", parts->cnt);
 		rd_kafka_assign(rk, NULL);
 	}
@@ -227,6 +230,10 @@ static int merger_run(struct merger *m)
 		store_batch_free(b);
 		if (rc < 0)
 			break;
+		/* Idle only counts while partitions are ours: a worker waiting for
+		 * a rebalance has not caught up with anything yet. */
+		if (!m->assigned)
+			last_msg = time_now_ns();
 		if (m->idle_exit_ns && time_now_ns() - last_msg > m->idle_exit_ns) {
 			log_info("idle for the requested time; exiting");
 			break;

@@ -37,7 +37,8 @@ static int audit_send(int fd, uint16_t type, uint16_t flags, const void *data, s
 	nh->nlmsg_type = type;
 	nh->nlmsg_flags = NLM_F_REQUEST | flags;
 	nh->nlmsg_seq = 1;
-	memcpy(NLMSG_DATA(nh), data, len);
+	if (len)
+		memcpy(NLMSG_DATA(nh), data, len);
 	if (sendto(fd, buf, nh->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
 		return -errno;
 	return 0;

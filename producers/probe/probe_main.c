@@ -6,14 +6,19 @@
 #include "audit_seccomp.h"
 #include "audit_sync.h"
 #include "audit_tail.h"
+#include "bpf_capture.h"
+#include "bpf_event.h"
 #include "config.h"
 #include "kafka.h"
 #include "log.h"
 #include "probe_run.h"
+#include "spool.h"
 #include "timeutil.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <linux/audit.h>
+#include <seccomp.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,7 +40,13 @@ struct probe {
 	char *audit_path;
 	bool from_start;
 	rd_kafka_t *producer;
+	struct spool *spool;
+	uint64_t spool_max_bytes;
+	int queue_limit;
 	rd_kafka_t *control;
+	struct bpf_capture *bpf;
+	char bpf_error[256]; /* why BPF capture could not start, once tried */
+	uint32_t next_bpf_run_id;
 	struct audit_tail *tail;
 	struct probe_runs runs;
 	char instance[17];
@@ -100,7 +111,7 @@ static int publish_record(struct probe *p, const char *key, Armorsmith__V1__Beha
 	if (!buf)
 		return -ENOMEM;
 	armorsmith__v1__behavior_record__pack(rec, buf);
-	rc = kafka_produce(p->producer, TOPIC_BEHAVIOR, key, buf, len, type);
+	rc = spool_publish(p->spool, p->producer, TOPIC_BEHAVIOR, key, buf, len, type);
 	free(buf);
 	return rc;
 }
@@ -160,6 +171,143 @@ static int publish_syscall(struct probe *p, struct probe_run *r, const struct se
 	return rc;
 }
 
+/* Publishes one behavior of a run, filling the envelope fields. */
+static int publish_event(struct probe *p, struct probe_run *r, Armorsmith__V1__BehaviorEvent *e,
+			 Armorsmith__V1__Source source)
+{
+	Armorsmith__V1__BehaviorRecord rec = ARMORSMITH__V1__BEHAVIOR_RECORD__INIT;
+	char id[128];
+	int rc;
+
+	snprintf(id, sizeof(id), "%s/%s/%" PRIu64, p->cfg.node_name, p->instance, ++p->seq);
+	e->policy_key = r->policy_key;
+	e->generation = r->generation;
+	e->node = p->cfg.node_name;
+	e->source = source;
+	e->event_id = id;
+	if (!e->time_unix_nano)
+		e->time_unix_nano = time_now_ns();
+	rec.record_case = ARMORSMITH__V1__BEHAVIOR_RECORD__RECORD_EVENT;
+	rec.event = e;
+	rc = publish_record(p, r->policy_key, &rec, "armorsmith.v1.BehaviorEvent");
+	if (rc == 0)
+		r->events_published++;
+	else
+		r->publish_failures++;
+	return rc;
+}
+
+static struct probe_run *run_by_bpf_id(struct probe *p, uint32_t id)
+{
+	for (size_t i = 0; i < p->runs.len; i++)
+		if (p->runs.items[i].bpf_attached && p->runs.items[i].bpf_run_id == id)
+			return &p->runs.items[i];
+	return NULL;
+}
+
+static void probe_bpf_behavior(const struct bpf_behavior *b, void *ctx)
+{
+	struct probe *p = ctx;
+	struct probe_run *r = run_by_bpf_id(p, b->run_id);
+	Armorsmith__V1__BehaviorEvent e = ARMORSMITH__V1__BEHAVIOR_EVENT__INIT;
+	struct bpf_event_holder h;
+	char key[9000];
+
+	if (!r || r->state == PROBE_RUN_DONE)
+		return;
+	r->records_seen++;
+	if (bpf_event_fill(b, &e, &h, key, sizeof(key)) < 0)
+		return;
+	/* The kernel dedups per run already; this catches what its LRU forgot. */
+	if (strset_add(&r->seen, key) != 1)
+		return;
+	e.pid = b->pid;
+	e.cgroup_id = b->cgroup_id;
+	e.mnt_ns = b->mnt_ns;
+	e.comm = (char *)b->comm;
+	publish_event(p, r, &e, ARMORSMITH__V1__SOURCE__SOURCE_BPF);
+}
+
+struct syscall_drain {
+	struct probe *p;
+	struct probe_run *r;
+	uint32_t arch;
+	const char *arch_name;
+};
+
+static void probe_bpf_syscall(int nr, void *ctx)
+{
+	struct syscall_drain *d = ctx;
+	Armorsmith__V1__BehaviorEvent e = ARMORSMITH__V1__BEHAVIOR_EVENT__INIT;
+	Armorsmith__V1__SyscallBehavior s = ARMORSMITH__V1__SYSCALL_BEHAVIOR__INIT;
+	char *name = seccomp_syscall_resolve_num_arch(d->arch, nr);
+	char key[96];
+
+	if (!name) {
+		/* Never invent a name: the run is reported incomplete instead. */
+		d->r->unresolved++;
+		return;
+	}
+	snprintf(key, sizeof(key), "syscall:%s", name);
+	if (strset_add(&d->r->seen, key) == 1) {
+		s.name = name;
+		s.arch = (char *)d->arch_name;
+		s.number = nr;
+		e.behavior_case = ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_SYSCALL;
+		e.syscall = &s;
+		publish_event(d->p, d->r, &e, ARMORSMITH__V1__SOURCE__SOURCE_BPF);
+	}
+	free(name);
+}
+
+/* At the deadline: everything still in the ring buffer, then the run's
+ * syscall bitmaps, then the run leaves the BPF maps. */
+static void probe_bpf_drain(struct probe *p, struct probe_run *r)
+{
+	struct syscall_drain d = {p, r, SCMP_ARCH_X86_64, "x86_64"};
+
+	if (!r->bpf_attached)
+		return;
+	for (int i = 0; i < 100 && bpf_capture_poll(p->bpf, 10, probe_bpf_behavior, p) > 0; i++)
+		;
+	bpf_capture_syscalls(p->bpf, r->bpf_run_id, AUDIT_ARCH_X86_64, probe_bpf_syscall, &d);
+	d.arch = SCMP_ARCH_X86;
+	d.arch_name = "x86";
+	bpf_capture_syscalls(p->bpf, r->bpf_run_id, AUDIT_ARCH_I386, probe_bpf_syscall, &d);
+	bpf_capture_remove_run(p->bpf, r->bpf_run_id);
+	r->bpf_attached = false;
+}
+
+/* Loads the BPF programs the first time a run asks for them. */
+static int probe_bpf_attach(struct probe *p, struct probe_run *r)
+{
+	int rc;
+
+	if (!p->bpf && !p->bpf_error[0]) {
+		rc = bpf_capture_open(&p->bpf, p->bpf_error, sizeof(p->bpf_error));
+		if (rc < 0) {
+			if (!p->bpf_error[0])
+				snprintf(p->bpf_error, sizeof(p->bpf_error), "%s", strerror(-rc));
+			log_error("bpf capture unavailable: %s", p->bpf_error);
+		} else {
+			log_info("bpf capture loaded");
+		}
+	}
+	if (!p->bpf)
+		return -ENOTSUP;
+	if (!r->cgroup_id) {
+		snprintf(p->bpf_error, sizeof(p->bpf_error),
+			 "run has no cgroup id to attribute by");
+		return -EINVAL;
+	}
+	r->bpf_run_id = ++p->next_bpf_run_id;
+	rc = bpf_capture_add_run(p->bpf, r->bpf_run_id, r->cgroup_id);
+	if (rc < 0)
+		return rc;
+	r->bpf_attached = true;
+	return 0;
+}
+
 static void probe_handle_seccomp(struct probe *p, const char *line, size_t len)
 {
 	struct seccomp_event ev;
@@ -213,6 +361,18 @@ static void probe_join(struct probe *p, struct probe_run *r)
 {
 	uint64_t lost;
 
+	if (r->src_bpf && probe_bpf_attach(p, r) < 0) {
+		char msg[400];
+		snprintf(msg, sizeof(msg), "bpf capture unavailable on this node: %s",
+			 p->bpf_error[0] ? p->bpf_error : "unknown error");
+		publish_report(p, r, ARMORSMITH__V1__NODE_REPORT__PHASE__PHASE_JOINED, NULL);
+		if (publish_report(p, r, ARMORSMITH__V1__NODE_REPORT__PHASE__PHASE_FAILED, msg) ==
+		    0)
+			r->state = PROBE_RUN_DONE;
+		log_error("run %s: %s", r->policy_key, msg);
+		return;
+	}
+
 	if (audit_sync_lost_counter(&lost) == 0) {
 		r->lost_at_join = lost;
 		r->lost_known = true;
@@ -229,6 +389,7 @@ static void probe_finish(struct probe *p, struct probe_run *r, const char *why)
 	char msg[512] = "";
 	uint64_t lost = 0;
 
+	probe_bpf_drain(p, r);
 	if (why)
 		snprintf(msg, sizeof(msg), "%s", why);
 	if (r->lost_known && audit_sync_lost_counter(&lost) == 0 && lost > r->lost_at_join)
@@ -236,6 +397,15 @@ static void probe_finish(struct probe *p, struct probe_run *r, const char *why)
 			 "%sthe kernel lost %" PRIu64
 			 " audit records during the run; behavior may be missing",
 			 *msg ? "; " : "", lost - r->lost_at_join);
+	{
+		struct spool_stats ss;
+		spool_get_stats(p->spool, &ss);
+		if (ss.dropped)
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+				 "%s%" PRIu64
+				 " records did not fit in the full spool and were lost",
+				 *msg ? "; " : "", ss.dropped);
+	}
 	if (r->publish_failures || p->delivery_failures)
 		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
 			 "%s%" PRIu64 " behaviors could not be published", *msg ? "; " : "",
@@ -285,7 +455,8 @@ static void probe_tick(struct probe *p)
 			if (r->marker_sent && !r->marker_seen && !timed_out)
 				break;
 			/* No marker possible (kern.log, a recorded log): wait for a quiet log. */
-			if (!r->marker_sent && now - p->last_line_ns < PROBE_QUIET_NS && !timed_out)
+			if (r->src_seccomp_audit && !r->marker_sent &&
+			    now - p->last_line_ns < PROBE_QUIET_NS && !timed_out)
 				break;
 			probe_finish(p, r,
 				     r->marker_sent && !r->marker_seen
@@ -374,7 +545,10 @@ static int probe_loop(struct probe *p)
 		}
 		if (rc < 0 && rc != -EAGAIN)
 			log_warn("reading %s: %s", p->audit_path, strerror(-rc));
+		if (p->bpf && bpf_capture_poll(p->bpf, 0, probe_bpf_behavior, p) > 0)
+			lines++;
 		probe_tick(p);
+		spool_drain(p->spool, p->producer);
 		rd_kafka_poll(p->producer, 0);
 		if (time_now_ns() - last_save > NSEC_PER_SEC) {
 			audit_tail_save(p->tail);
@@ -465,6 +639,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rc = 1;
+	if (!p.spool_max_bytes)
+		p.spool_max_bytes = 256ULL << 20;
+	if (p.queue_limit < 2)
+		p.queue_limit = 10000;
+	if (spool_open(p.cfg.state_dir, p.spool_max_bytes, p.queue_limit, &p.spool, err,
+		       sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	p.producer = kafka_producer_new(p.cfg.kafka_brokers, delivery_report, &p, err, sizeof(err));
 	if (!p.producer) {
 		log_error("cannot create kafka producer: %s", err);
@@ -495,6 +678,8 @@ out:
 				  rd_kafka_outq_len(p.producer));
 		rd_kafka_destroy(p.producer);
 	}
+	spool_close(p.spool);
+	bpf_capture_close(p.bpf);
 	probe_runs_free(&p.runs);
 	free(p.audit_path);
 	config_free(&p.cfg);

@@ -40,6 +40,16 @@ static int run_init(struct probe_run *r, const Armorsmith__V1__ModelingControl *
 	r->deadline_ns = c->deadline_unix_nano;
 	r->start_ns = c->start_unix_nano;
 	r->audit_session = t && t->audit_session != AUDIT_SESSION_UNSET ? t->audit_session : 0;
+	r->cgroup_id = t ? t->cgroup_id : 0;
+	for (size_t i = 0; i < c->n_sources; i++) {
+		if (c->sources[i] == ARMORSMITH__V1__SOURCE__SOURCE_BPF)
+			r->src_bpf = true;
+		else if (c->sources[i] == ARMORSMITH__V1__SOURCE__SOURCE_SECCOMP_AUDIT)
+			r->src_seccomp_audit = true;
+	}
+	/* Controls written before sources existed meant the audit route. */
+	if (!c->n_sources)
+		r->src_seccomp_audit = true;
 	r->state = PROBE_RUN_JOINING;
 	return 0;
 }
@@ -120,6 +130,8 @@ struct probe_run *probe_runs_attribute(struct probe_runs *runs, uint32_t pid, ui
 		struct probe_run *r = &runs->items[i];
 
 		if (r->state != PROBE_RUN_ACTIVE && r->state != PROBE_RUN_DRAINING)
+			continue;
+		if (!r->src_seccomp_audit)
 			continue;
 		/* Behavior after the deadline is not part of the model. */
 		if (record_ns > r->deadline_ns)

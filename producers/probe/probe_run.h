@@ -22,7 +22,12 @@ struct probe_run {
 	int64_t deadline_ns;
 	int64_t start_ns;
 	uint32_t audit_session; /* 0 when the target has none */
-	char *cgroup_path;	/* relative to the cgroup2 root, "" when none */
+	uint64_t cgroup_id;	/* the target's cgroup v2 id, 0 when none */
+	bool src_bpf;		/* capture with the BPF programs */
+	bool src_seccomp_audit; /* read seccomp records from the audit log */
+	uint32_t bpf_run_id;	/* this run's id in the BPF maps */
+	bool bpf_attached;
+	char *cgroup_path; /* relative to the cgroup2 root, "" when none */
 	enum probe_run_state state;
 	struct strset seen; /* "kind:key" of published behaviors */
 	uint64_t events_published;

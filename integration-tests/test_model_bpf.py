@@ -1,0 +1,105 @@
+"""BPF capture end to end: a script of known operations modeled with
+`armorsmith model` (default source: bpf); every operation shows up in the
+profile with the right path and permissions, and nothing the script did not
+do. Recall against strace -f for executions and syscalls."""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import uuid
+
+import pytest
+
+WORK = "/var/lib/armorsmith-e2e"
+
+
+@pytest.fixture
+def listener():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(8)
+    stop = threading.Event()
+
+    def serve():
+        s.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = s.accept()
+                c.close()
+            except OSError:
+                pass
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    yield s.getsockname()[1]
+    stop.set()
+    t.join()
+    s.close()
+
+
+def script(port):
+    # Relative paths from a cd, a rename, an append, a read, an exec and a
+    # loopback connection; chown needs CAP_CHOWN.
+    return (f"mkdir -p {WORK}/work && cd {WORK}/work && "
+            "echo one > created.txt && echo two >> created.txt && cat created.txt >/dev/null && "
+            "mv created.txt renamed.txt && chown nobody renamed.txt && /usr/bin/id >/dev/null && "
+            f"exec 3<>/dev/tcp/127.0.0.1/{port}")
+
+
+def test_known_operations_appear_with_paths_and_permissions(bin_dir, services_env, tmp_path,
+                                                            listener):
+    shutil.rmtree(WORK, ignore_errors=True)
+    name = f"bpf-{uuid.uuid4().hex[:8]}"
+    r = subprocess.run([str(bin_dir / "armorsmith"), "model", "--name", name, "--out",
+                        str(tmp_path), "--", "bash", "-c", script(listener)],
+                       env=services_env, capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr
+    profile = (tmp_path / f"{name}.apparmor").read_text()
+    model = json.loads((tmp_path / f"{name}.armorprofilemodel.json").read_text())
+    bpf = model["data"]["dynamicResult"]["bpf"]
+
+    assert "  /usr/bin/id ix,\n" in profile
+    assert "  /usr/bin/bash ix,\n" in profile
+    files = {f["path"]: "".join(f["permissions"]) for f in bpf["files"]}
+    # Created, then appended: w (AppArmor drops a when w is there).
+    assert files[f"{WORK}/work/created.txt"] == "rw"
+    assert f"{WORK}/work/renamed.txt" in files
+    renamed = [f for f in bpf["files"] if f["path"] == f"{WORK}/work/renamed.txt"]
+    assert any(f.get("oldPath") == f"{WORK}/work/created.txt" for f in renamed)
+    assert f"  {WORK}/work/created.txt rw,\n" in profile
+    assert "chown" in bpf.get("capabilities", [])
+    assert "  capability chown,\n" in profile
+    egress = {e["ip"]: e["ports"] for e in bpf["network"].get("egresses", [])}
+    assert listener in egress.get("127.0.0.1", [])
+    assert {"domain": "inet", "type": "stream", "protocol": "tcp"} in bpf["network"]["sockets"]
+    # Nothing invented: no rule for files the script never touched.
+    assert "/etc/shadow" not in profile
+    assert "capability sys_admin" not in profile
+
+
+def test_recall_against_strace(bin_dir, services_env, tmp_path, listener):
+    shutil.rmtree(WORK, ignore_errors=True)
+    name = f"bpfrecall-{uuid.uuid4().hex[:8]}"
+    cmd = ["bash", "-c", script(listener)]
+    r = subprocess.run([str(bin_dir / "armorsmith"), "model", "--name", name, "--out",
+                        str(tmp_path), "--", *cmd], env=services_env, capture_output=True,
+                       text=True, timeout=240)
+    assert r.returncode == 0, r.stderr
+    shutil.rmtree(WORK, ignore_errors=True)
+    log = tmp_path / "strace.log"
+    subprocess.run(["strace", "-f", "-qq", "-o", str(log), *cmd], check=True)
+    syscalls, execs = set(), set()
+    for line in log.read_text().splitlines():
+        m = re.match(r"^\d+\s+([a-z0-9_]+)\(", line)
+        if m:
+            syscalls.add(m.group(1))
+        m = re.match(r'^\d+\s+execve\("([^"]+)".* = 0$', line)
+        if m:
+            execs.add(os.path.realpath(m.group(1)))
+    prof = json.loads((tmp_path / f"{name}.seccomp.json").read_text())
+    allowed = set(prof["syscalls"][0]["names"]) | set(prof["syscalls"][1]["names"])
+    assert syscalls <= allowed, sorted(syscalls - allowed)
+    model = json.loads((tmp_path / f"{name}.armorprofilemodel.json").read_text())
+    assert execs <= set(model["data"]["dynamicResult"]["bpf"]["executions"])

@@ -203,8 +203,7 @@ int cli_diff(int argc, char **argv)
 	}
 	if (config_init_defaults(&cfg) < 0)
 		return 2;
-	if ((config && config_load_file(&cfg, config, err, sizeof(err)) < 0) ||
-	    config_apply_env(&cfg, err, sizeof(err)) < 0) {
+	if (config_load_sources(&cfg, config, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out;
 	}

@@ -45,6 +45,7 @@ struct model_opts {
 	bool use_running;
 	bool src_bpf;
 	bool src_seccomp_audit;
+	bool src_apparmor_audit;
 	char **argv;
 };
 
@@ -139,18 +140,15 @@ static int parse_sources(struct model_opts *o)
 		} else if (strcmp(tok, "seccomp-audit") == 0) {
 			o->src_seccomp_audit = true;
 		} else if (strcmp(tok, "apparmor-audit") == 0) {
-			log_error("unsupported --sources '%s': apparmor-audit modeling is not "
-				  "implemented yet (this kernel has no AppArmor)",
-				  o->sources);
-			return -EINVAL;
+			o->src_apparmor_audit = true;
 		} else {
 			log_error("unsupported --sources '%s': unknown source '%s' (use bpf, "
-				  "seccomp-audit)",
+				  "seccomp-audit, apparmor-audit)",
 				  o->sources, tok);
 			return -EINVAL;
 		}
 	}
-	if (!o->src_bpf && !o->src_seccomp_audit) {
+	if (!o->src_bpf && !o->src_seccomp_audit && !o->src_apparmor_audit) {
 		log_error("--sources '%s' names no source", o->sources);
 		return -EINVAL;
 	}
@@ -260,7 +258,8 @@ static int publish_control(struct model_ctx *x)
 {
 	Armorsmith__V1__ModelingControl c = ARMORSMITH__V1__MODELING_CONTROL__INIT;
 	Armorsmith__V1__Target t = ARMORSMITH__V1__TARGET__INIT;
-	Armorsmith__V1__Source sources[2];
+	Armorsmith__V1__Source sources[3];
+	char enforcer[32];
 	size_t n_sources = 0;
 	uint8_t buf[4096];
 	size_t len;
@@ -279,8 +278,13 @@ static int publish_control(struct model_ctx *x)
 		sources[n_sources++] = ARMORSMITH__V1__SOURCE__SOURCE_BPF;
 	if (x->o.src_seccomp_audit)
 		sources[n_sources++] = ARMORSMITH__V1__SOURCE__SOURCE_SECCOMP_AUDIT;
-	/* The enforcers the sources stand for; syscalls always make a seccomp profile. */
-	c.enforcer = x->o.src_bpf ? "BPFSeccomp" : "Seccomp";
+	if (x->o.src_apparmor_audit)
+		sources[n_sources++] = ARMORSMITH__V1__SOURCE__SOURCE_APPARMOR_AUDIT;
+	/* The enforcers the sources stand for; captured syscalls make a seccomp profile. */
+	snprintf(enforcer, sizeof(enforcer), "%s%s%s", x->o.src_apparmor_audit ? "AppArmor" : "",
+		 x->o.src_bpf ? "BPF" : "",
+		 x->o.src_bpf || x->o.src_seccomp_audit ? "Seccomp" : "");
+	c.enforcer = enforcer;
 	c.target = &t;
 	c.duration_seconds = x->o.duration_ns / NSEC_PER_SEC;
 	c.start_unix_nano = x->start_ns;
@@ -371,7 +375,7 @@ static int start_services(struct model_ctx *x)
 			return rc;
 	}
 	{
-		char *argv[10] = {"armorsmith-probe",
+		char *argv[11] = {"armorsmith-probe",
 				  "--kafka",
 				  x->cfg.kafka_brokers,
 				  "--node",
@@ -383,6 +387,9 @@ static int start_services(struct model_ctx *x)
 			argv[7] = "--audit-log";
 			argv[8] = x->cfg.audit_log;
 		}
+		/* --audit-log names a recorded log: read it from its start. */
+		if (x->o.audit_log)
+			argv[9] = "--from-start";
 		x->probe.name = "armorsmith-probe";
 		if ((rc = service_start(&x->probe, bindir, x->workdir, argv)) < 0)
 			return rc;
@@ -490,15 +497,18 @@ static int write_outputs(struct model_ctx *x, const Armorsmith__V1__ProfileBuilt
 		log_error("cannot create output dir %s: %s", x->o.out_dir, strerror(errno));
 		return -errno;
 	}
-	if (!*pb->seccomp_profile) {
+	if (!*pb->seccomp_profile && (x->o.src_bpf || x->o.src_seccomp_audit)) {
 		log_error("no syscall of the target was observed, so no seccomp profile was built "
-			  "(did the probe read %s? see its log)",
-			  x->cfg.audit_log ? x->cfg.audit_log : "the audit log");
+			  "(see the probe's log)");
 		return -ENODATA;
 	}
-	snprintf(path, sizeof(path), "%s/%s.seccomp.json", x->o.out_dir, x->o.name);
-	if ((rc = write_text(path, pb->seccomp_profile)) < 0)
-		goto fail;
+	if (*pb->seccomp_profile) {
+		snprintf(path, sizeof(path), "%s/%s.seccomp.json", x->o.out_dir, x->o.name);
+		if ((rc = write_text(path, pb->seccomp_profile)) < 0)
+			goto fail;
+	} else {
+		log_warn("no seccomp profile: the sources '%s' capture no syscalls", x->o.sources);
+	}
 	snprintf(path, sizeof(path), "%s/%s.apparmor", x->o.out_dir, x->o.name);
 	if ((rc = write_text(path, pb->apparmor_profile)) < 0)
 		goto fail;
@@ -577,8 +587,7 @@ static int load_config(struct model_ctx *x)
 
 	if (config_init_defaults(&x->cfg) < 0)
 		return -ENOMEM;
-	if ((x->o.config && config_load_file(&x->cfg, x->o.config, err, sizeof(err)) < 0) ||
-	    config_apply_env(&x->cfg, err, sizeof(err)) < 0) {
+	if (config_load_sources(&x->cfg, x->o.config, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return -EINVAL;
 	}

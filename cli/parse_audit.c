@@ -26,6 +26,10 @@ struct line_reader {
 	size_t start, end;
 	bool eof;
 	bool skipping; /* inside a line longer than MAX_LINE */
+	/* Called before each read(): output is buffered for speed, and what is
+	 * ready must not wait for input that may be slow to come (tail -f). */
+	void (*before_read)(void *arg);
+	void *arg;
 };
 
 /* Returns 1 and the next line (without its newline, not NUL-terminated,
@@ -77,6 +81,8 @@ static int next_line(struct line_reader *r, const char **line, size_t *len, bool
 			r->end -= r->start;
 			r->start = 0;
 		}
+		if (r->before_read)
+			r->before_read(r->arg);
 		got = read(r->fd, r->buf + r->end, MAX_LINE - r->end);
 		if (got < 0) {
 			if (errno == EINTR)
@@ -257,7 +263,19 @@ static int flush_out(struct outbuf *o, FILE *out)
 	o->len = 0;
 	if (!n)
 		return 0;
-	return fwrite(o->p, 1, n, out) == n ? 0 : -EIO;
+	errno = 0;
+	if (fwrite(o->p, 1, n, out) == n)
+		return 0;
+	return errno ? -errno : -EIO;
+}
+
+/* Writes out the results and errors gathered so far; write errors stay in
+ * the streams' error flags for the final check. */
+static void flush_all(void *arg)
+{
+	flush_out(arg, stdout);
+	fflush(stdout);
+	fflush(stderr);
 }
 
 /* Appends one event as a JSON line (keys in parse-audit's order) to o,
@@ -406,8 +424,13 @@ int cli_parse_audit(int argc, char **argv)
 		log_error("parse-audit: out of memory for the line buffer");
 		goto cleanup;
 	}
-	/* Whole lines per write, few writes. */
+	/* Whole lines per write, few writes; stderr too, as a damaged log can
+	 * have an error line for every record. Both are flushed before each
+	 * read. */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
+	setvbuf(stderr, NULL, _IOFBF, 1 << 16);
+	r.before_read = flush_all;
+	r.arg = &o;
 
 	for (;;) {
 		struct apparmor_event ev;
@@ -449,12 +472,13 @@ int cli_parse_audit(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	if (flush_out(&o, stdout) || fflush(stdout) == EOF) {
+	if (flush_out(&o, stdout) || fflush(stdout) == EOF || ferror(stdout)) {
 		log_error("parse-audit: cannot write the results: %s", strerror(errno));
 		goto cleanup;
 	}
 	ret = 0;
 cleanup:
+	fflush(stderr);
 	free(o.p);
 	free(r.buf);
 	if (r.fd > STDIN_FILENO)

@@ -277,8 +277,7 @@ int cli_replay(int argc, char **argv)
 	}
 	if (config_init_defaults(&r.cfg) < 0)
 		return 2;
-	if ((config && config_load_file(&r.cfg, config, err, sizeof(err)) < 0) ||
-	    config_apply_env(&r.cfg, err, sizeof(err)) < 0) {
+	if (config_load_sources(&r.cfg, config, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out;
 	}

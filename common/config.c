@@ -200,3 +200,10 @@ void config_free(struct armorsmith_config *cfg)
 	free(cfg->consumer_group);
 	memset(cfg, 0, sizeof(*cfg));
 }
+
+int config_load_sources(struct armorsmith_config *cfg, const char *path, char *err, size_t errlen)
+{
+	int rc = path ? config_load_file(cfg, path, err, errlen) : 0;
+
+	return rc < 0 ? rc : config_apply_env(cfg, err, errlen);
+}

@@ -26,6 +26,9 @@ int config_init_defaults(struct armorsmith_config *cfg);
  * On failure err holds a message naming the file, line and key. */
 int config_load_file(struct armorsmith_config *cfg, const char *path, char *err, size_t errlen);
 int config_apply_env(struct armorsmith_config *cfg, char *err, size_t errlen);
+/* The file (when path is not NULL), then the environment, over cfg. */
+int config_load_sources(struct armorsmith_config *cfg, const char *path, char *err,
+			size_t errlen);
 /* Replaces *slot with a copy of value. */
 int config_set(char **slot, const char *value);
 void config_free(struct armorsmith_config *cfg);

@@ -52,3 +52,20 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "%s\n", line);
 }
+
+const char *log_printable(const char *s, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (; s && *s && n + 5 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			buf[n++] = (char)c;
+		else
+			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", c);
+	}
+	if (size)
+		buf[n] = '\0';
+	return buf;
+}

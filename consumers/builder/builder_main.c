@@ -267,8 +267,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if ((config && config_load_file(&b.cfg, config, err, sizeof(err)) < 0) ||
-	    config_apply_env(&b.cfg, err, sizeof(err)) < 0) {
+	if (config_load_sources(&b.cfg, config, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out;
 	}

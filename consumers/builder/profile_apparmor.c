@@ -1,4 +1,5 @@
 #include "profile_apparmor.h"
+#include "capability.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -6,69 +7,6 @@
 #include <string.h>
 
 #include "log.h"
-
-/* Renders untrusted input for a log line: hostile names must not be able to
- * forge log lines, so anything but printable ASCII becomes \xHH. */
-static const char *printable(const char *s, char *buf, size_t size)
-{
-	size_t n = 0;
-
-	for (; s && *s && n + 5 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			buf[n++] = (char)c;
-		else
-			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", c);
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
-/* capability(7), kernel 6.x, in the spelling of AppArmor rules. */
-static const char *const capability_names[] = {
-    "chown",
-    "dac_override",
-    "dac_read_search",
-    "fowner",
-    "fsetid",
-    "kill",
-    "setgid",
-    "setuid",
-    "setpcap",
-    "linux_immutable",
-    "net_bind_service",
-    "net_broadcast",
-    "net_admin",
-    "net_raw",
-    "ipc_lock",
-    "ipc_owner",
-    "sys_module",
-    "sys_rawio",
-    "sys_chroot",
-    "sys_ptrace",
-    "sys_pacct",
-    "sys_admin",
-    "sys_boot",
-    "sys_nice",
-    "sys_resource",
-    "sys_time",
-    "sys_tty_config",
-    "mknod",
-    "lease",
-    "audit_write",
-    "audit_control",
-    "setfcap",
-    "mac_override",
-    "mac_admin",
-    "syslog",
-    "wake_alarm",
-    "block_suspend",
-    "audit_read",
-    "perfmon",
-    "bpf",
-    "checkpoint_restore",
-};
 
 /* MOUNT FLAGS of apparmor.d(5). */
 static const char *const mount_flag_names[] = {
@@ -173,7 +111,7 @@ static int put_path(struct buf *b, const char *path, bool absolute, const char *
 		char a[256];
 
 		log_error("apparmor profile: invalid %s \"%s\": not an absolute path", what,
-			  printable(path, a, sizeof(a)));
+			  log_printable(path, a, sizeof(a)));
 		return -EINVAL;
 	}
 	for (size_t i = 0; path[i]; i++) {
@@ -252,7 +190,7 @@ static int file_perms(const struct file_rule *f, char out[8])
 			char a[16], b[256], c[2] = {*p, '\0'};
 
 			log_error("apparmor profile: invalid permission '%s' for file \"%s\"",
-				  printable(c, a, sizeof(a)), printable(f->path, b, sizeof(b)));
+				  log_printable(c, a, sizeof(a)), log_printable(f->path, b, sizeof(b)));
 			return -EINVAL;
 		}
 	}
@@ -298,11 +236,11 @@ static int capability_rules(const struct behavior_model *m, struct strlist *rule
 	for (size_t i = 0; !ret && i < m->capabilities.len; i++) {
 		const char *cap = m->capabilities.items[i];
 
-		if (!in_list(capability_names, ARRAY_LEN(capability_names), cap)) {
+		if (!capability_known(cap)) {
 			char a[128];
 
 			log_error("apparmor profile: unknown capability \"%s\"",
-				  printable(cap, a, sizeof(a)));
+				  log_printable(cap, a, sizeof(a)));
 			return -EINVAL;
 		}
 		ret = buf_puts(b, "  capability ");
@@ -338,7 +276,7 @@ static int put_mount_options(struct buf *b, const char *flags)
 			char a[128], b[256];
 
 			log_error("apparmor profile: unknown mount flag \"%s\" in \"%s\"",
-				  printable(tok, a, sizeof(a)), printable(flags, b, sizeof(b)));
+				  log_printable(tok, a, sizeof(a)), log_printable(flags, b, sizeof(b)));
 			ret = -EINVAL;
 			break;
 		}
@@ -380,8 +318,8 @@ static int mount_rule(const struct mount_rule *r, struct buf *b)
 
 				log_error(
 				    "apparmor profile: invalid fstype \"%s\" for mount on \"%s\"",
-				    printable(r->fstype, a, sizeof(a)),
-				    printable(r->path, b, sizeof(b)));
+				    log_printable(r->fstype, a, sizeof(a)),
+				    log_printable(r->path, b, sizeof(b)));
 				return -EINVAL;
 			}
 			ret = buf_puts(b, " fstype=");
@@ -410,7 +348,7 @@ static int mount_rule(const struct mount_rule *r, struct buf *b)
 		char a[128], b[256];
 
 		log_error("apparmor profile: unknown mount operation \"%s\" on \"%s\"",
-			  printable(r->operation, a, sizeof(a)), printable(r->path, b, sizeof(b)));
+			  log_printable(r->operation, a, sizeof(a)), log_printable(r->path, b, sizeof(b)));
 		return -EINVAL;
 	}
 	if (!ret)
@@ -459,7 +397,7 @@ int profile_apparmor_generate(const struct behavior_model *m, char **out_text)
 		char a[300];
 
 		log_error("apparmor profile: invalid profile name \"%s\"",
-			  printable(name, a, sizeof(a)));
+			  log_printable(name, a, sizeof(a)));
 		return -EINVAL;
 	}
 	ret = exec_rules(m, &execs, &b);

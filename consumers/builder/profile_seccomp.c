@@ -9,24 +9,6 @@
 
 #include "log.h"
 
-/* Renders untrusted input for a log line: hostile names must not be able to
- * forge log lines, so anything but printable ASCII becomes \xHH. */
-static const char *printable(const char *s, char *buf, size_t size)
-{
-	size_t n = 0;
-
-	for (; s && *s && n + 5 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			buf[n++] = (char)c;
-		else
-			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", c);
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
 /* The modeling filter allows these, so they are never observed in audit mode;
  * every profile allows them in a group of their own, as vArmor does. */
 static const char *const always_allowed[] = {"open", "openat", "openat2", "close", "read", "write"};
@@ -71,8 +53,8 @@ int profile_seccomp_generate(const struct behavior_model *m, char **out_json)
 			char a[128], b[128];
 
 			log_error("seccomp profile %s: invalid syscall name \"%s\"",
-				  printable(m->profile_name, a, sizeof(a)),
-				  printable(m->syscalls.items[i], b, sizeof(b)));
+				  log_printable(m->profile_name, a, sizeof(a)),
+				  log_printable(m->syscalls.items[i], b, sizeof(b)));
 			return -EINVAL;
 		}
 	}
@@ -118,7 +100,7 @@ cleanup:
 		char a[128];
 
 		log_error("seccomp profile %s: out of memory",
-			  printable(m->profile_name, a, sizeof(a)));
+			  log_printable(m->profile_name, a, sizeof(a)));
 	}
 	json_decref(six);
 	json_decref(observed);

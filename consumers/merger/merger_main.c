@@ -309,8 +309,7 @@ int main(int argc, char **argv)
 		log_error("--batch-size must be 1..%d and --batch-ms positive", MERGER_MAX_BATCH);
 		return 2;
 	}
-	if ((config && config_load_file(&m.cfg, config, err, sizeof(err)) < 0) ||
-	    config_apply_env(&m.cfg, err, sizeof(err)) < 0) {
+	if (config_load_sources(&m.cfg, config, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out;
 	}

@@ -1,5 +1,6 @@
 /* Loader and decoder for the BPF capture programs (bpf/capture.bpf.c). */
 #include "bpf_capture.h"
+#include "capability.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -215,50 +216,6 @@ static void protocol_name(char *dst, size_t dstlen, uint64_t family, uint64_t ty
 	}
 	snprintf(dst, dstlen, "%llu", (unsigned long long)proto);
 }
-
-static const char *const cap_names[] = {
-    "chown",
-    "dac_override",
-    "dac_read_search",
-    "fowner",
-    "fsetid",
-    "kill",
-    "setgid",
-    "setuid",
-    "setpcap",
-    "linux_immutable",
-    "net_bind_service",
-    "net_broadcast",
-    "net_admin",
-    "net_raw",
-    "ipc_lock",
-    "ipc_owner",
-    "sys_module",
-    "sys_rawio",
-    "sys_chroot",
-    "sys_ptrace",
-    "sys_pacct",
-    "sys_admin",
-    "sys_boot",
-    "sys_nice",
-    "sys_resource",
-    "sys_time",
-    "sys_tty_config",
-    "mknod",
-    "lease",
-    "audit_write",
-    "audit_control",
-    "setfcap",
-    "mac_override",
-    "mac_admin",
-    "syslog",
-    "wake_alarm",
-    "block_suspend",
-    "audit_read",
-    "perfmon",
-    "bpf",
-    "checkpoint_restore",
-};
 
 static void signal_name(char *dst, size_t dstlen, uint64_t sig)
 {
@@ -528,8 +485,12 @@ static int on_event(void *ctx, void *data, size_t size)
 		break;
 	case CAP_K_CAPABILITY:
 		b->kind = BPF_B_CAPABILITY;
-		name_or_number(b->capability, sizeof(b->capability), cap_names,
-			       sizeof(cap_names) / sizeof(cap_names[0]), ev->num[0]);
+		if (capability_name((unsigned)ev->num[0]))
+			copy_str(b->capability, sizeof(b->capability),
+				 capability_name((unsigned)ev->num[0]));
+		else
+			snprintf(b->capability, sizeof(b->capability), "%llu",
+				 (unsigned long long)ev->num[0]);
 		deliver(c);
 		break;
 	case CAP_K_SIGNAL:

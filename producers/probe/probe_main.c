@@ -2,6 +2,8 @@
  * log, attributes seccomp records to the runs this node takes part in,
  * publishes each distinct behavior once per run, and ends every run with a
  * NodeReport once the log has provably caught up with the deadline. */
+#include "apparmor_behavior.h"
+#include "audit_apparmor.h"
 #include "audit_record.h"
 #include "audit_seccomp.h"
 #include "audit_sync.h"
@@ -341,6 +343,40 @@ static void probe_handle_seccomp(struct probe *p, const char *line, size_t len)
 		r->publish_failures++;
 }
 
+/* An AppArmor record belongs to every active run whose profile it names. */
+static void probe_handle_apparmor(struct probe *p, const char *line, size_t len)
+{
+	struct apparmor_event ev;
+	char err[256];
+	int rc = audit_parse_apparmor_line(line, len, &ev, err, sizeof(err));
+
+	if (rc == -ENOMSG || rc == -ENOMEM)
+		return;
+	for (size_t i = 0; rc == 0 && i < p->runs.len; i++) {
+		struct probe_run *r = &p->runs.items[i];
+		Armorsmith__V1__BehaviorEvent e = ARMORSMITH__V1__BEHAVIOR_EVENT__INIT;
+		struct bpf_event_holder h;
+		struct apparmor_scratch s;
+		char key[9000];
+		int64_t at = ev.sec * NSEC_PER_SEC + (int64_t)ev.msec * NSEC_PER_MSEC;
+
+		if (!r->src_apparmor_audit ||
+		    (r->state != PROBE_RUN_ACTIVE && r->state != PROBE_RUN_DRAINING) ||
+		    at > r->deadline_ns)
+			continue;
+		if (apparmor_behavior_fill(&ev, r->profile_name, &e, &h, &s, key, sizeof(key)) < 0)
+			continue;
+		r->records_seen++;
+		if (strset_add(&r->seen, key) != 1)
+			continue;
+		e.pid = (uint32_t)ev.pid;
+		e.comm = (char *)(ev.comm ? ev.comm : "");
+		e.time_unix_nano = at;
+		publish_event(p, r, &e, ARMORSMITH__V1__SOURCE__SOURCE_APPARMOR_AUDIT);
+	}
+	apparmor_event_free(&ev);
+}
+
 static void probe_handle_line(struct probe *p, const char *line, size_t len)
 {
 	p->last_line_ns = time_now_ns();
@@ -355,6 +391,8 @@ static void probe_handle_line(struct probe *p, const char *line, size_t len)
 	}
 	if (memmem(line, len, "type=SECCOMP", 12) || memmem(line, len, "type=1326", 9))
 		probe_handle_seccomp(p, line, len);
+	else if (memmem(line, len, "apparmor=", 9))
+		probe_handle_apparmor(p, line, len);
 }
 
 static void probe_join(struct probe *p, struct probe_run *r)
@@ -434,6 +472,12 @@ static void probe_tick(struct probe *p)
 
 		switch (r->state) {
 		case PROBE_RUN_JOINING:
+			/* Re-reading the compacted control topic shows runs that ended
+			 * before this probe started: there is nothing to join. */
+			if (r->deadline_ns <= now) {
+				r->state = PROBE_RUN_DONE;
+				break;
+			}
 			probe_join(p, r);
 			break;
 		case PROBE_RUN_ACTIVE:
@@ -455,7 +499,7 @@ static void probe_tick(struct probe *p)
 			if (r->marker_sent && !r->marker_seen && !timed_out)
 				break;
 			/* No marker possible (kern.log, a recorded log): wait for a quiet log. */
-			if (r->src_seccomp_audit && !r->marker_sent &&
+			if ((r->src_seccomp_audit || r->src_apparmor_audit) && !r->marker_sent &&
 			    now - p->last_line_ns < PROBE_QUIET_NS && !timed_out)
 				break;
 			probe_finish(p, r,
@@ -529,6 +573,17 @@ static const char *probe_find_audit_log(const char *configured)
 	return candidates[0];
 }
 
+static bool audit_run_active(const struct probe *p)
+{
+	for (size_t i = 0; i < p->runs.len; i++) {
+		const struct probe_run *r = &p->runs.items[i];
+		if ((r->src_seccomp_audit || r->src_apparmor_audit) &&
+		    (r->state == PROBE_RUN_ACTIVE || r->state == PROBE_RUN_DRAINING))
+			return true;
+	}
+	return false;
+}
+
 static int probe_loop(struct probe *p)
 {
 	int64_t last_save = time_now_ns();
@@ -536,10 +591,12 @@ static int probe_loop(struct probe *p)
 	while (!probe_stop) {
 		char *line;
 		size_t len;
-		int lines = 0, rc;
+		int lines = 0, rc = 0;
 
 		probe_poll_control(p);
-		while (lines < 10000 && (rc = audit_tail_next_line(p->tail, &line, &len)) == 1) {
+		/* A recorded log is read once a run can attribute its records. */
+		while (lines < 10000 && (!p->from_start || audit_run_active(p)) &&
+		       (rc = audit_tail_next_line(p->tail, &line, &len)) == 1) {
 			probe_handle_line(p, line, len);
 			lines++;
 		}
@@ -609,8 +666,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if ((config && config_load_file(&p.cfg, config, err, sizeof(err)) < 0) ||
-	    config_apply_env(&p.cfg, err, sizeof(err)) < 0) {
+	if (config_load_sources(&p.cfg, config, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out;
 	}

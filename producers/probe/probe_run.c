@@ -21,6 +21,7 @@ static void run_clear(struct probe_run *r)
 {
 	free(r->policy_key);
 	free(r->cgroup_path);
+	free(r->profile_name);
 	strset_free(&r->seen);
 	memset(r, 0, sizeof(*r));
 }
@@ -32,7 +33,8 @@ static int run_init(struct probe_run *r, const Armorsmith__V1__ModelingControl *
 	memset(r, 0, sizeof(*r));
 	r->policy_key = strdup(c->policy_key);
 	r->cgroup_path = strdup(t && t->cgroup_path ? t->cgroup_path : "");
-	if (!r->policy_key || !r->cgroup_path) {
+	r->profile_name = strdup(c->profile_name);
+	if (!r->policy_key || !r->cgroup_path || !r->profile_name) {
 		run_clear(r);
 		return -ENOMEM;
 	}
@@ -46,6 +48,8 @@ static int run_init(struct probe_run *r, const Armorsmith__V1__ModelingControl *
 			r->src_bpf = true;
 		else if (c->sources[i] == ARMORSMITH__V1__SOURCE__SOURCE_SECCOMP_AUDIT)
 			r->src_seccomp_audit = true;
+		else if (c->sources[i] == ARMORSMITH__V1__SOURCE__SOURCE_APPARMOR_AUDIT)
+			r->src_apparmor_audit = true;
 	}
 	/* Controls written before sources existed meant the audit route. */
 	if (!c->n_sources)

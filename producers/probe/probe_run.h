@@ -21,11 +21,13 @@ struct probe_run {
 	uint64_t generation;
 	int64_t deadline_ns;
 	int64_t start_ns;
-	uint32_t audit_session; /* 0 when the target has none */
-	uint64_t cgroup_id;	/* the target's cgroup v2 id, 0 when none */
-	bool src_bpf;		/* capture with the BPF programs */
-	bool src_seccomp_audit; /* read seccomp records from the audit log */
-	uint32_t bpf_run_id;	/* this run's id in the BPF maps */
+	uint32_t audit_session;	 /* 0 when the target has none */
+	uint64_t cgroup_id;	 /* the target's cgroup v2 id, 0 when none */
+	bool src_bpf;		 /* capture with the BPF programs */
+	bool src_seccomp_audit;	 /* read seccomp records from the audit log */
+	bool src_apparmor_audit; /* read AppArmor complain-mode records */
+	char *profile_name;	 /* AppArmor records are attributed by profile */
+	uint32_t bpf_run_id;	 /* this run's id in the BPF maps */
 	bool bpf_attached;
 	char *cgroup_path; /* relative to the cgroup2 root, "" when none */
 	enum probe_run_state state;

@@ -2,6 +2,7 @@
  * pipeline (probe -> Kafka -> merger -> PostgreSQL -> builder) and writes its
  * profiles and ArmorProfileModel. */
 #include "apm_model.h"
+#include "bpf_capture.h"
 #include "cli.h"
 #include "config.h"
 #include "kafka.h"
@@ -46,6 +47,7 @@ struct model_opts {
 	bool src_bpf;
 	bool src_seccomp_audit;
 	bool src_apparmor_audit;
+	bool sources_given;
 	char **argv;
 };
 
@@ -155,6 +157,23 @@ static int parse_sources(struct model_opts *o)
 	return 0;
 }
 
+/* BPF where the programs load here, else the audit route, as the probe on
+ * this node would find it; an explicit --sources is never second-guessed. */
+static void choose_default_sources(struct model_opts *o)
+{
+	struct bpf_capture *c = NULL;
+	char err[256] = "";
+
+	if (bpf_capture_open(&c, err, sizeof(err)) == 0) {
+		bpf_capture_close(c);
+		return;
+	}
+	log_warn("bpf capture does not load here (%s); using --sources seccomp-audit", err);
+	o->sources = "seccomp-audit";
+	o->src_bpf = false;
+	o->src_seccomp_audit = true;
+}
+
 static int parse_opts(int argc, char **argv, struct model_opts *o)
 {
 	static const struct option opts[] = {
@@ -246,6 +265,8 @@ static int parse_opts(int argc, char **argv, struct model_opts *o)
 	}
 	if (parse_sources(o) < 0)
 		return 2;
+	if (!o->sources_given)
+		choose_default_sources(o);
 	if (optind >= argc) {
 		log_error("no COMMAND given (usage: armorsmith model --name NAME -- COMMAND ...)");
 		return 2;
@@ -704,7 +725,8 @@ int cli_model(int argc, char **argv)
 	}
 	if (publish_control(&x) < 0)
 		goto out;
-	log_info("modeling %s generation %" PRIu64 ": phase Pending", x.policy_key, x.generation);
+	log_info("modeling %s generation %" PRIu64 ": phase Pending (sources %s)", x.policy_key,
+		 x.generation, x.o.sources);
 	if (wait_joined(&x) < 0)
 		goto out;
 	if (run_target(&x) < 0)

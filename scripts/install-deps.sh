@@ -10,7 +10,7 @@ APT_PACKAGES=(
   postgresql-15 postgresql-client-15 auditd strace apparmor
   maven default-jre-headless curl ca-certificates procps
   python3 python3-pip
-  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libclang-rt-14-dev
 )
 
 missing=()

@@ -31,6 +31,8 @@ echo "== unit tests (ASan + UBSan) =="
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure || status=1
 echo "== unit tests =="
 ctest --test-dir build --output-on-failure || status=1
+echo "== fuzz smoke (libFuzzer, 20 s per target) =="
+bash scripts/fuzz.sh 20 || status=1
 echo "== integration tests =="
 ARMORSMITH_BUILD_DIR=$ROOT/build python3 -m pytest -v integration-tests || status=1
 exit "$status"

@@ -32,6 +32,7 @@ struct merger {
 	uint64_t merged_total, deadletter_total;
 	int64_t first_msg_ns, last_commit_ns; /* for throughput figures */
 	int assigned;			      /* partitions currently assigned */
+	int64_t assigned_at_ns;		      /* last (re)assignment, for --exit-when-idle */
 };
 
 static void on_signal(int sig)
@@ -84,6 +85,7 @@ static void merger_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		}
 		rd_kafka_assign(rk, parts);
 		m->assigned = parts->cnt;
+		m->assigned_at_ns = time_now_ns();
 	} else {
 		m->assigned = 0;
 		log_info("partitions revoked (%d)", parts->cnt);
@@ -232,7 +234,7 @@ static int merger_run(struct merger *m)
 			break;
 		/* Idle only counts while partitions are ours: a worker waiting for
 		 * a rebalance has not caught up with anything yet. */
-		if (!m->assigned)
+		if (!m->assigned || m->assigned_at_ns > last_msg)
 			last_msg = time_now_ns();
 		if (m->idle_exit_ns && time_now_ns() - last_msg > m->idle_exit_ns) {
 			log_info("idle for the requested time; exiting");

@@ -49,7 +49,7 @@ def samples(tmp_path_factory):
     return out
 
 
-NAMES = ["sample", "tricky"]
+NAMES = ["sample", "tricky", "peers", "bpf"]
 
 
 def load_pair(samples, name):

@@ -203,39 +203,30 @@ static int put_unhandled(const struct behavior_model *m, json_t *aa)
 	return ret;
 }
 
-static json_t *apparmor_result(const struct behavior_model *m)
+/* A comma-separated list as a JSON array of strings. */
+static json_t *csv_array(const char *csv)
 {
-	json_t *aa = json_object(), *files = NULL;
-	int ret = aa ? 0 : -ENOMEM;
+	json_t *arr = json_array();
+	char *copy = strdup(csv ? csv : ""), *save = NULL, *tok;
 
-	if (!ret) {
-		json_t *profiles = json_array();
-
-		ret = put(aa, "profiles", profiles);
-		if (!ret)
-			ret = append(profiles, str(m->profile_name));
-	}
-	if (!ret && !m->bpf_data && m->execs.len)
-		ret = put(aa, "executions", str_array(&m->execs));
-	if (!ret && !m->bpf_data && m->n_files) {
-		ret = put(aa, "files", files = json_array());
-		for (size_t i = 0; !ret && i < m->n_files; i++)
-			ret = append(files, file_entry(&m->files[i]));
-	}
-	if (!ret && !m->bpf_data && m->capabilities.len)
-		ret = put(aa, "capabilities", str_array(&m->capabilities));
-	if (!ret)
-		ret = put_unhandled(m, aa);
-	if (ret) {
-		json_decref(aa);
+	if (!arr || !copy) {
+		json_decref(arr);
+		free(copy);
 		return NULL;
 	}
-	return aa;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (append(arr, str(tok))) {
+			json_decref(arr);
+			arr = NULL;
+			break;
+		}
+	free(copy);
+	return arr;
 }
 
-/* bpf.network: the distinct sockets, and per egress IP the ports it was
- * connected to (vArmor's shape). */
-static json_t *bpf_network(const struct behavior_model *m)
+/* apparmor.networks and bpf.network (one shape): the distinct sockets, and
+ * per egress IP the ports it was connected to. */
+static json_t *network_result(const struct behavior_model *m)
 {
 	json_t *net = json_object(), *sockets = json_array(), *egresses = json_array();
 	int ret = net && sockets && egresses ? 0 : -ENOMEM;
@@ -293,25 +284,83 @@ static json_t *bpf_network(const struct behavior_model *m)
 	return net;
 }
 
-/* A comma-separated list as a JSON array of strings. */
-static json_t *csv_array(const char *csv)
+static json_t *ptraces_result(const struct behavior_model *m)
 {
 	json_t *arr = json_array();
-	char *copy = strdup(csv ? csv : ""), *save = NULL, *tok;
+	int ret = arr ? 0 : -ENOMEM;
 
-	if (!arr || !copy) {
+	for (size_t i = 0; !ret && i < m->n_ptraces; i++) {
+		json_t *e = json_object();
+		ret = append(arr, e);
+		if (!ret)
+			ret = put(e, "peer", str(m->ptraces[i].peer));
+		if (!ret)
+			ret = put(e, "permissions", csv_array(m->ptraces[i].perms));
+	}
+	if (ret) {
 		json_decref(arr);
-		free(copy);
 		return NULL;
 	}
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-		if (append(arr, str(tok))) {
-			json_decref(arr);
-			arr = NULL;
-			break;
-		}
-	free(copy);
 	return arr;
+}
+
+/* apparmor.signals: one entry per (peer, permission, signal) seen. */
+static json_t *signals_result(const struct behavior_model *m)
+{
+	json_t *arr = json_array();
+	int ret = arr ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !ret && i < m->n_signals; i++) {
+		json_t *e = json_object();
+		ret = append(arr, e);
+		if (!ret)
+			ret = put(e, "peer", str(m->signals[i].peer));
+		if (!ret)
+			ret = put(e, "permissions", csv_array(m->signals[i].perms));
+		if (!ret)
+			ret = put(e, "signals", csv_array(m->signals[i].signal));
+	}
+	if (ret) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+static json_t *apparmor_result(const struct behavior_model *m)
+{
+	json_t *aa = json_object(), *files = NULL;
+	int ret = aa ? 0 : -ENOMEM;
+
+	if (!ret) {
+		json_t *profiles = json_array();
+
+		ret = put(aa, "profiles", profiles);
+		if (!ret)
+			ret = append(profiles, str(m->profile_name));
+	}
+	if (!ret && !m->bpf_data && m->execs.len)
+		ret = put(aa, "executions", str_array(&m->execs));
+	if (!ret && !m->bpf_data && m->n_files) {
+		ret = put(aa, "files", files = json_array());
+		for (size_t i = 0; !ret && i < m->n_files; i++)
+			ret = append(files, file_entry(&m->files[i]));
+	}
+	if (!ret && !m->bpf_data && m->capabilities.len)
+		ret = put(aa, "capabilities", str_array(&m->capabilities));
+	if (!ret && !m->bpf_data && m->n_networks)
+		ret = put(aa, "networks", network_result(m));
+	if (!ret && !m->bpf_data && m->n_ptraces)
+		ret = put(aa, "ptraces", ptraces_result(m));
+	if (!ret && !m->bpf_data && m->n_signals)
+		ret = put(aa, "signals", signals_result(m));
+	if (!ret)
+		ret = put_unhandled(m, aa);
+	if (ret) {
+		json_decref(aa);
+		return NULL;
+	}
+	return aa;
 }
 
 static json_t *bpf_result(const struct behavior_model *m)
@@ -329,18 +378,9 @@ static json_t *bpf_result(const struct behavior_model *m)
 	if (!ret && m->capabilities.len)
 		ret = put(bpf, "capabilities", str_array(&m->capabilities));
 	if (!ret && m->n_networks)
-		ret = put(bpf, "network", bpf_network(m));
-	if (!ret && m->n_ptraces) {
-		ret = put(bpf, "ptraces", arr = json_array());
-		for (size_t i = 0; !ret && i < m->n_ptraces; i++) {
-			json_t *e = json_object();
-			ret = append(arr, e);
-			if (!ret)
-				ret = put(e, "peer", str(m->ptraces[i].peer));
-			if (!ret)
-				ret = put(e, "permissions", csv_array(m->ptraces[i].perms));
-		}
-	}
+		ret = put(bpf, "network", network_result(m));
+	if (!ret && m->n_ptraces)
+		ret = put(bpf, "ptraces", ptraces_result(m));
 	if (!ret && m->n_mounts) {
 		ret = put(bpf, "mounts", arr = json_array());
 		for (size_t i = 0; !ret && i < m->n_mounts; i++) {
@@ -397,8 +437,8 @@ static int build_data(const struct behavior_model *m, const char *apparmor_text,
 		if (!ret)
 			ret = put(sc, "syscalls", str_array(&m->syscalls));
 	}
-	if (!ret &&
-	    (apparmor_text || m->execs.len || m->n_files || m->capabilities.len || m->n_mounts))
+	if (!ret && (apparmor_text || m->execs.len || m->n_files || m->capabilities.len ||
+		     m->n_mounts || m->n_networks || m->n_ptraces || m->n_signals))
 		ret = put(dyn, "apparmor", apparmor_result(m));
 	if (!ret && m->bpf_data &&
 	    (m->execs.len || m->n_files || m->capabilities.len || m->n_networks || m->n_ptraces ||

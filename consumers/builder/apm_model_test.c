@@ -313,6 +313,78 @@ static void test_rejects(void)
 	behavior_model_free(&m);
 }
 
+static void write_sample(json_t *o, const char *outdir, const char *name)
+{
+	char path[4096];
+
+	if (!outdir || !o)
+		return;
+	snprintf(path, sizeof(path), "%s/%s.armorprofilemodel.json", outdir, name);
+	CHECK(apm_model_write_json(o, path) == 0);
+	snprintf(path, sizeof(path), "%s/%s.armorprofilemodel.yaml", outdir, name);
+	CHECK(apm_model_write_yaml(o, path) == 0);
+}
+
+static void peer_model(struct behavior_model *m, bool bpf)
+{
+	m->profile_name = strdup(bpf ? "bpf-sample" : "peers-sample");
+	m->namespace = strdup("default");
+	m->enforcer = strdup(bpf ? "BPFSeccomp" : "AppArmor");
+	m->bpf_data = bpf;
+	strlist_add(&m->execs, "/usr/bin/curl");
+	strlist_add(&m->capabilities, "net_raw");
+	behavior_model_add_file(m, "/etc/hosts", "r", false, NULL);
+	behavior_model_add_network(m, "inet", "stream", "tcp", "10.0.0.1", 443);
+	behavior_model_add_network(m, "inet", "stream", "tcp", "10.0.0.1", 80);
+	behavior_model_add_network(m, "inet", "raw", "icmp", "", 0);
+	behavior_model_add_ptrace(m, "sleep", "trace");
+	behavior_model_add_signal(m, "sleep", "term", "send");
+	behavior_model_add_mount(m, "mount", "/mnt/x", "tmpfs", "tmpfs", "rw,nosuid");
+	m->desired_nodes = m->completed_nodes = 1;
+	behavior_model_normalize(m);
+}
+
+/* Behavior the AppArmor record kinds carry beyond files, and the same from
+ * BPF, land in the CRD's own fields for each source. */
+static void test_peers_and_bpf_objects(const char *outdir)
+{
+	struct behavior_model a = {0}, b = {0};
+	json_t *oa = NULL, *ob = NULL;
+
+	peer_model(&a, false);
+	peer_model(&b, true);
+	CHECK(apm_model_build(&a, NULL, NULL, &oa) == 0);
+	CHECK(apm_model_build(&b, NULL, NULL, &ob) == 0);
+	if (!oa || !ob)
+		goto out;
+	CHECK_STR(get_str(oa, "data.dynamicResult.apparmor.networks.sockets.0.domain"), "inet");
+	CHECK(json_array_size(get(oa, "data.dynamicResult.apparmor.networks.sockets")) == 2);
+	CHECK_STR(get_str(oa, "data.dynamicResult.apparmor.networks.egresses.0.ip"), "10.0.0.1");
+	CHECK(json_array_size(get(oa, "data.dynamicResult.apparmor.networks.egresses.0.ports")) ==
+	      2);
+	CHECK_STR(get_str(oa, "data.dynamicResult.apparmor.ptraces.0.permissions.0"), "trace");
+	CHECK_STR(get_str(oa, "data.dynamicResult.apparmor.signals.0.signals.0"), "term");
+	CHECK(get(oa, "data.dynamicResult.bpf") == NULL);
+
+	CHECK_STR(get_str(ob, "data.dynamicResult.bpf.executions.0"), "/usr/bin/curl");
+	CHECK_STR(get_str(ob, "data.dynamicResult.bpf.network.egresses.0.ip"), "10.0.0.1");
+	CHECK_STR(get_str(ob, "data.dynamicResult.bpf.mounts.0.type"), "tmpfs");
+	CHECK_STR(get_str(ob, "data.dynamicResult.bpf.mounts.0.flags.1"), "nosuid");
+	CHECK_STR(get_str(ob, "data.dynamicResult.bpf.ptraces.0.peer"), "sleep");
+	/* The CRD has no BPF field for signals: vArmor's unhandled holds them. */
+	CHECK_STR(get_str(ob, "data.dynamicResult.apparmor.unhandled.0"),
+		  "signal: permissions=send signal=term peer=sleep");
+	CHECK(get(ob, "data.dynamicResult.apparmor.executions") == NULL);
+	CHECK(no_nulls(oa) && no_nulls(ob));
+	write_sample(oa, outdir, "peers");
+	write_sample(ob, outdir, "bpf");
+out:
+	json_decref(oa);
+	json_decref(ob);
+	behavior_model_free(&a);
+	behavior_model_free(&b);
+}
+
 int main(void)
 {
 	/* ARMORSMITH_TEST_OUT: where integration-tests/test_crd_schema.py reads
@@ -325,6 +397,7 @@ int main(void)
 		outdir = NULL;
 	test_seed_object(outdir);
 	test_tricky_strings(outdir);
+	test_peers_and_bpf_objects(outdir);
 	test_files();
 	test_rejects();
 	return TEST_SUMMARY();

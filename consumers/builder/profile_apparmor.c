@@ -148,6 +148,19 @@ static int put_path(struct buf *b, const char *path, bool absolute, const char *
 }
 
 /* Adds the finished rule in b to the section list and resets b. */
+/* With a skipped counter, a rule that cannot be written safely is left out
+ * (its error already logged) instead of failing the whole profile. */
+static int skip_or_fail(int ret, struct buf *b, size_t *skipped)
+{
+	if (ret != -EINVAL || !skipped)
+		return ret;
+	(*skipped)++;
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+	return 0;
+}
+
 static int take_rule(struct strlist *rules, struct buf *b)
 {
 	int ret = strlist_add(rules, b->data ? b->data : "");
@@ -158,7 +171,8 @@ static int take_rule(struct strlist *rules, struct buf *b)
 	return ret;
 }
 
-static int exec_rules(const struct behavior_model *m, struct strlist *rules, struct buf *b)
+static int exec_rules(const struct behavior_model *m, struct strlist *rules, struct buf *b,
+		      size_t *skipped)
 {
 	int ret = 0;
 
@@ -166,8 +180,11 @@ static int exec_rules(const struct behavior_model *m, struct strlist *rules, str
 		ret = buf_puts(b, "  ");
 		if (!ret)
 			ret = put_path(b, m->execs.items[i], true, "executable path");
-		if (!ret)
-			ret = buf_puts(b, " ix,\n");
+		if (ret) {
+			ret = skip_or_fail(ret, b, skipped);
+			continue;
+		}
+		ret = buf_puts(b, " ix,\n");
 		if (!ret)
 			ret = take_rule(rules, b);
 	}
@@ -190,7 +207,8 @@ static int file_perms(const struct file_rule *f, char out[8])
 			char a[16], b[256], c[2] = {*p, '\0'};
 
 			log_error("apparmor profile: invalid permission '%s' for file \"%s\"",
-				  log_printable(c, a, sizeof(a)), log_printable(f->path, b, sizeof(b)));
+				  log_printable(c, a, sizeof(a)),
+				  log_printable(f->path, b, sizeof(b)));
 			return -EINVAL;
 		}
 	}
@@ -203,7 +221,8 @@ static int file_perms(const struct file_rule *f, char out[8])
 	return 0;
 }
 
-static int file_rules(const struct behavior_model *m, struct strlist *rules, struct buf *b)
+static int file_rules(const struct behavior_model *m, struct strlist *rules, struct buf *b,
+		      size_t *skipped)
 {
 	int ret = 0;
 
@@ -212,13 +231,18 @@ static int file_rules(const struct behavior_model *m, struct strlist *rules, str
 		char perms[8];
 
 		ret = file_perms(f, perms);
-		if (ret || !perms[0])
+		if (ret || !perms[0]) {
+			ret = skip_or_fail(ret, b, skipped);
 			continue;
+		}
 		ret = buf_puts(b, f->owner ? "  owner " : "  ");
 		if (!ret)
 			ret = put_path(b, f->path, true, "file path");
-		if (!ret)
-			ret = buf_puts(b, " ");
+		if (ret) {
+			ret = skip_or_fail(ret, b, skipped);
+			continue;
+		}
+		ret = buf_puts(b, " ");
 		if (!ret)
 			ret = buf_puts(b, perms);
 		if (!ret)
@@ -229,7 +253,8 @@ static int file_rules(const struct behavior_model *m, struct strlist *rules, str
 	return ret;
 }
 
-static int capability_rules(const struct behavior_model *m, struct strlist *rules, struct buf *b)
+static int capability_rules(const struct behavior_model *m, struct strlist *rules, struct buf *b,
+			    size_t *skipped)
 {
 	int ret = 0;
 
@@ -241,7 +266,8 @@ static int capability_rules(const struct behavior_model *m, struct strlist *rule
 
 			log_error("apparmor profile: unknown capability \"%s\"",
 				  log_printable(cap, a, sizeof(a)));
-			return -EINVAL;
+			ret = skip_or_fail(-EINVAL, b, skipped);
+			continue;
 		}
 		ret = buf_puts(b, "  capability ");
 		if (!ret)
@@ -276,7 +302,8 @@ static int put_mount_options(struct buf *b, const char *flags)
 			char a[128], b[256];
 
 			log_error("apparmor profile: unknown mount flag \"%s\" in \"%s\"",
-				  log_printable(tok, a, sizeof(a)), log_printable(flags, b, sizeof(b)));
+				  log_printable(tok, a, sizeof(a)),
+				  log_printable(flags, b, sizeof(b)));
 			ret = -EINVAL;
 			break;
 		}
@@ -348,7 +375,8 @@ static int mount_rule(const struct mount_rule *r, struct buf *b)
 		char a[128], b[256];
 
 		log_error("apparmor profile: unknown mount operation \"%s\" on \"%s\"",
-			  log_printable(r->operation, a, sizeof(a)), log_printable(r->path, b, sizeof(b)));
+			  log_printable(r->operation, a, sizeof(a)),
+			  log_printable(r->path, b, sizeof(b)));
 		return -EINVAL;
 	}
 	if (!ret)
@@ -356,7 +384,8 @@ static int mount_rule(const struct mount_rule *r, struct buf *b)
 	return ret ? ret : buf_puts(b, ",\n");
 }
 
-static int mount_rules(const struct behavior_model *m, struct strlist *rules, struct buf *b)
+static int mount_rules(const struct behavior_model *m, struct strlist *rules, struct buf *b,
+		       size_t *skipped)
 {
 	int ret = 0;
 
@@ -365,8 +394,11 @@ static int mount_rules(const struct behavior_model *m, struct strlist *rules, st
 		if (strcmp(m->mounts[i].operation, "umount") == 0)
 			continue;
 		ret = mount_rule(&m->mounts[i], b);
-		if (!ret)
-			ret = take_rule(rules, b);
+		if (ret) {
+			ret = skip_or_fail(ret, b, skipped);
+			continue;
+		}
+		ret = take_rule(rules, b);
 	}
 	return ret;
 }
@@ -384,6 +416,11 @@ static void put_section(FILE *f, const char *title, const char *fixed, struct st
 
 int profile_apparmor_generate(const struct behavior_model *m, char **out_text)
 {
+	return profile_apparmor_generate_ex(m, out_text, NULL);
+}
+
+int profile_apparmor_generate_ex(const struct behavior_model *m, char **out_text, size_t *skipped)
+{
 	struct strlist execs = {0}, files = {0}, caps = {0}, mounts = {0};
 	struct buf b = {0};
 	const char *name = m->profile_name;
@@ -400,13 +437,15 @@ int profile_apparmor_generate(const struct behavior_model *m, char **out_text)
 			  log_printable(name, a, sizeof(a)));
 		return -EINVAL;
 	}
-	ret = exec_rules(m, &execs, &b);
+	if (skipped)
+		*skipped = 0;
+	ret = exec_rules(m, &execs, &b, skipped);
 	if (!ret)
-		ret = file_rules(m, &files, &b);
+		ret = file_rules(m, &files, &b, skipped);
 	if (!ret)
-		ret = capability_rules(m, &caps, &b);
+		ret = capability_rules(m, &caps, &b, skipped);
 	if (!ret)
-		ret = mount_rules(m, &mounts, &b);
+		ret = mount_rules(m, &mounts, &b, skipped);
 	if (ret)
 		goto cleanup;
 

@@ -6,6 +6,8 @@
 
 #include "behavior.h"
 
+#include <stddef.h>
+
 /*
  * Writes the profile text to *out_text (caller frees with free()). Layout,
  * byte for byte as vArmor emits it (internal/profile/apparmor/builder.go and
@@ -61,5 +63,10 @@
  * offending value), or -ENOMEM.
  */
 int profile_apparmor_generate(const struct behavior_model *m, char **out_text);
+/* The same, but a rule that cannot be written safely (unknown capability or
+ * mount flag, a path that is not absolute, ...) is left out and counted in
+ * *skipped instead of failing the profile: one odd behavior must not cost a
+ * run its whole profile. The builder uses this and reports the count. */
+int profile_apparmor_generate_ex(const struct behavior_model *m, char **out_text, size_t *skipped);
 
 #endif

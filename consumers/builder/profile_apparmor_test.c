@@ -342,8 +342,35 @@ static void test_rejects(void)
 	CHECK(generate_with("ok", exec_only_file) == 0);
 }
 
+/* The builder's lenient mode: odd behaviors are left out and counted, the
+ * rest of the profile is still written. */
+static void test_lenient_generation_skips_bad_rules(void)
+{
+	struct behavior_model m = {0};
+	char *text = NULL;
+	size_t skipped = 99;
+
+	m.profile_name = strdup("lenient");
+	strlist_add(&m.capabilities, "sys_admin");
+	strlist_add(&m.capabilities, "41");
+	behavior_model_add_mount(&m, "mount", "/mnt/a", "tmpfs", "tmpfs", "rw,size=1m");
+	behavior_model_add_mount(&m, "mount", "/mnt/b", "tmpfs", "tmpfs", "rw,nosuid");
+	behavior_model_add_file(&m, "/etc/hosts", "r", false, NULL);
+	behavior_model_normalize(&m);
+	CHECK(profile_apparmor_generate(&m, &text) == -EINVAL);
+	CHECK(profile_apparmor_generate_ex(&m, &text, &skipped) == 0);
+	CHECK(skipped == 2);
+	CHECK(text && strstr(text, "  capability sys_admin,\n") != NULL);
+	CHECK(text && strstr(text, "41") == NULL);
+	CHECK(text && strstr(text, "/mnt/b") != NULL && strstr(text, "/mnt/a") == NULL);
+	CHECK(text && strstr(text, "  /etc/hosts r,\n") != NULL);
+	free(text);
+	behavior_model_free(&m);
+}
+
 int main(void)
 {
+	test_lenient_generation_skips_bad_rules();
 	test_seed_profile();
 	test_empty_sections();
 	test_hostile_paths();

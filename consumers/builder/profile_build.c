@@ -102,7 +102,18 @@ int profile_build_run(struct behavior_model *m, struct profile_build *out)
 		rc = 0;
 	}
 	if (rc == 0)
-		rc = profile_apparmor_generate(m, &out->apparmor);
+		rc = profile_apparmor_generate_ex(m, &out->apparmor, &out->skipped_rules);
+	if (rc == 0 && out->skipped_rules) {
+		char note[160];
+
+		/* Said where users look: a condition on the model. */
+		snprintf(note, sizeof(note),
+			 "builder: %zu behaviors could not be written as AppArmor rules and were "
+			 "left out (see the builder log)",
+			 out->skipped_rules);
+		log_warn("%s/%s: %s", m->namespace, m->profile_name, note);
+		rc = strlist_add(&m->failed_nodes, note);
+	}
 	if (rc == 0)
 		rc = apm_model_build(m, out->apparmor, out->seccomp, &out->model);
 	if (rc < 0)

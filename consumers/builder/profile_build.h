@@ -9,9 +9,10 @@
 #include <jansson.h>
 
 struct profile_build {
-	char *apparmor;	 /* the AppArmor profile text */
-	char *seccomp;	 /* the seccomp JSON, NULL when no syscall beyond the six was seen */
-	json_t *model;	 /* the ArmorProfileModel object */
+	char *apparmor;	      /* the AppArmor profile text */
+	char *seccomp;	      /* the seccomp JSON, NULL when no syscall beyond the six was seen */
+	json_t *model;	      /* the ArmorProfileModel object */
+	size_t skipped_rules; /* behaviors no safe AppArmor rule could express */
 };
 
 /* Normalises m's file paths in place (see pathnorm.h), then generates. */

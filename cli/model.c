@@ -678,6 +678,11 @@ int cli_model(int argc, char **argv)
 	rc = parse_opts(argc, argv, &x.o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
+	if (geteuid() != 0) {
+		log_error("armorsmith model must run as root: it creates the target's cgroup and "
+			  "audit session, and the probe loads BPF programs and reads the audit log");
+		return 1;
+	}
 	if ((rc = load_config(&x)) < 0)
 		return 1;
 	signal(SIGINT, on_interrupt);

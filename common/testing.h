@@ -5,6 +5,7 @@
 #define ARMORSMITH_TESTING_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int t_passed, t_failed;
@@ -31,6 +32,32 @@ static int t_passed, t_failed;
 				b_ ? b_ : "(null)");                                               \
 		}                                                                                  \
 	} while (0)
+
+/* Reads <ARMORSMITH_SOURCE_DIR>/<rel> (ctest sets it to the repo root)
+ * into a new string, or NULL with a message. */
+static inline char *testing_read_source_file(const char *rel)
+{
+	const char *root = getenv("ARMORSMITH_SOURCE_DIR");
+	char path[4096];
+	char *data = NULL;
+	size_t len = 0;
+	FILE *f, *out;
+	int c;
+
+	snprintf(path, sizeof(path), "%s/%s", root ? root : ".", rel);
+	f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "cannot open %s (set ARMORSMITH_SOURCE_DIR)\n", path);
+		return NULL;
+	}
+	out = open_memstream(&data, &len);
+	while (out && (c = fgetc(f)) != EOF)
+		fputc(c, out);
+	if (out)
+		fclose(out);
+	fclose(f);
+	return data;
+}
 
 #define TEST_SUMMARY() (printf("%d passed, %d failed\n", t_passed, t_failed), t_failed ? 1 : 0)
 

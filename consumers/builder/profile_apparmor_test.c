@@ -10,30 +10,6 @@
 #include "log.h"
 #include "testing.h"
 
-static char *read_testdata(const char *name)
-{
-	const char *root = getenv("ARMORSMITH_SOURCE_DIR");
-	char path[4096];
-	char *data = NULL;
-	size_t len = 0;
-	FILE *f, *out;
-	int c;
-
-	snprintf(path, sizeof(path), "%s/consumers/builder/testdata/%s", root ? root : ".", name);
-	f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "cannot open %s (set ARMORSMITH_SOURCE_DIR)\n", path);
-		return NULL;
-	}
-	out = open_memstream(&data, &len);
-	while (out && (c = fgetc(f)) != EOF)
-		fputc(c, out);
-	if (out)
-		fclose(out);
-	fclose(f);
-	return data;
-}
-
 static const char *parser_path(void)
 {
 	static const char *const candidates[] = {"/usr/sbin/apparmor_parser",
@@ -128,7 +104,8 @@ static void seed_model(struct behavior_model *m)
 static void test_seed_profile(void)
 {
 	struct behavior_model m = {0};
-	char *expected = read_testdata("seed_profile.apparmor");
+	char *expected =
+	    testing_read_source_file("consumers/builder/testdata/seed_profile.apparmor");
 	char *out = NULL;
 
 	seed_model(&m);

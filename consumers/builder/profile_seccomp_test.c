@@ -8,36 +8,11 @@
 #include "log.h"
 #include "testing.h"
 
-/* Reads <source dir>/consumers/builder/testdata/<name> into a string. */
-static char *read_testdata(const char *name)
-{
-	const char *root = getenv("ARMORSMITH_SOURCE_DIR");
-	char path[4096];
-	char *data = NULL;
-	size_t len = 0;
-	FILE *f, *out;
-	int c;
-
-	snprintf(path, sizeof(path), "%s/consumers/builder/testdata/%s", root ? root : ".", name);
-	f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "cannot open %s (set ARMORSMITH_SOURCE_DIR)\n", path);
-		return NULL;
-	}
-	out = open_memstream(&data, &len);
-	while (out && (c = fgetc(f)) != EOF)
-		fputc(c, out);
-	if (out)
-		fclose(out);
-	fclose(f);
-	return data;
-}
-
 static void test_seed(void)
 {
 	struct behavior_model m = {0};
-	char *list = read_testdata("seed_syscalls.txt");
-	char *expected = read_testdata("seed_seccomp.json");
+	char *list = testing_read_source_file("consumers/builder/testdata/seed_syscalls.txt");
+	char *expected = testing_read_source_file("consumers/builder/testdata/seed_seccomp.json");
 	char *out = NULL, *save = NULL;
 
 	CHECK(list && expected);

@@ -265,8 +265,7 @@ static int parse_opts(int argc, char **argv, struct model_opts *o)
 	}
 	if (parse_sources(o) < 0)
 		return 2;
-	if (!o->sources_given)
-		choose_default_sources(o);
+
 	if (optind >= argc) {
 		log_error("no COMMAND given (usage: armorsmith model --name NAME -- COMMAND ...)");
 		return 2;
@@ -683,6 +682,8 @@ int cli_model(int argc, char **argv)
 			  "audit session, and the probe loads BPF programs and reads the audit log");
 		return 1;
 	}
+	if (!x.o.sources_given)
+		choose_default_sources(&x.o);
 	if ((rc = load_config(&x)) < 0)
 		return 1;
 	signal(SIGINT, on_interrupt);

@@ -211,14 +211,18 @@ static void parse_type(const char *line, const char *id, struct audit_record *re
 		rec->flags |= AUDIT_RECORD_TYPE_NAMED;
 		rec->type = type_of_name(v, (size_t)(e - v));
 		if (!rec->type) {
-			snprintf(rec->type_name, sizeof(rec->type_name), "%.*s",
-				 (int)(e - v < 31 ? e - v : 31), v);
+			size_t len = (size_t)(e - v) < sizeof(rec->type_name) - 1
+					 ? (size_t)(e - v)
+					 : sizeof(rec->type_name) - 1;
+			memcpy(rec->type_name, v, len);
+			rec->type_name[len] = '\0';
 			return;
 		}
 	}
 	known = type_name_of(rec->type);
-	if (known)
-		snprintf(rec->type_name, sizeof(rec->type_name), "%s", known);
+	/* Every record passes here: a plain copy, not snprintf's format engine. */
+	if (known && strlen(known) < sizeof(rec->type_name))
+		memcpy(rec->type_name, known, strlen(known) + 1);
 	else
 		snprintf(rec->type_name, sizeof(rec->type_name), "UNKNOWN[%d]", rec->type);
 }

@@ -8,7 +8,7 @@ APT_PACKAGES=(
   librdkafka-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libseccomp-dev libyaml-dev libjansson-dev libpq-dev
   postgresql-15 postgresql-client-15 auditd strace apparmor
-  maven default-jre-headless curl ca-certificates procps
+  maven default-jre-headless curl ca-certificates procps openssl
   python3 python3-pip
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libclang-rt-14-dev
 )

@@ -4,12 +4,14 @@
 #include "behavior_data.h"
 #include "catalogue.h"
 #include "evaluate.h"
+#include "kube.h"
 #include "log.h"
 #include "secctx.h"
 #include "template.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,9 @@ static void advise_usage(FILE *out)
 	    "                        without CAP_ (e.g. sys_admin,net_admin)\n"
 	    "  -m MODEL.json         an ArmorProfileModel in JSON (kubectl get -o json, the\n"
 	    "                        status API, or armorsmith model's output)\n"
+	    "  --kube NS/NAME        read the ArmorProfileModel NAME in namespace NS from the\n"
+	    "                        Kubernetes API instead (in-cluster service account, or\n"
+	    "                        $KUBECONFIG / ~/.kube/config, current context)\n"
 	    "  -d                    explain every decision, citing the input behind it\n"
 	    "  --rules FILE          the rule catalogue (default: the shipped copy,\n"
 	    "                        or $ARMORSMITH_ADVISOR_RULES)\n"
@@ -55,6 +60,7 @@ static void advise_usage(FILE *out)
 }
 
 enum {
+	OPT_KUBE = 255,
 	OPT_RULES = 256,
 	OPT_NO_BPF,
 	OPT_SECCTX,
@@ -66,6 +72,7 @@ enum {
 
 struct advise_opts {
 	const char *enforcers, *features, *capabilities, *model, *rules, *exec_root;
+	const char *kube_ref; /* NS/NAME of an ArmorProfileModel in the Kubernetes API */
 	bool debug, no_bpf, security_context, no_exec_check;
 	struct strlist containers, volumes;
 };
@@ -88,6 +95,7 @@ static int parse_args(int argc, char **argv, struct advise_opts *o)
 	static const struct option longopts[] = {
 	    {"help", no_argument, NULL, 'h'},
 	    {"rules", required_argument, NULL, OPT_RULES},
+	    {"kube", required_argument, NULL, OPT_KUBE},
 	    {"no-bpf-data", no_argument, NULL, OPT_NO_BPF},
 	    {"security-context", no_argument, NULL, OPT_SECCTX},
 	    {"container", required_argument, NULL, OPT_CONTAINER},
@@ -117,6 +125,10 @@ static int parse_args(int argc, char **argv, struct advise_opts *o)
 			return 1;
 		case OPT_RULES:
 			o->rules = optarg;
+			break;
+		case OPT_KUBE:
+			o->kube_ref = optarg;
+			o->model = optarg; /* a label for messages; loaded by load_model() */
 			break;
 		case OPT_NO_BPF:
 			o->no_bpf = true;
@@ -176,6 +188,39 @@ static int parse_args(int argc, char **argv, struct advise_opts *o)
 	return 0;
 }
 
+/* The model from a file, or from the Kubernetes API with --kube NS/NAME. */
+static int load_model(const struct advise_opts *o, struct behavior_data *bd, char *err,
+		      size_t errlen)
+{
+	struct kube_client *kc = NULL;
+	const char *slash = o->kube_ref ? strchr(o->kube_ref, '/') : NULL;
+	char path[600], label[400];
+	json_t *obj = NULL;
+	long status = 0;
+	int ret;
+
+	if (!o->kube_ref)
+		return behavior_data_load(o->model, bd, err, errlen);
+	if (!slash || slash == o->kube_ref || !slash[1] || strchr(slash + 1, '/') ||
+	    strlen(o->kube_ref) > 300) {
+		snprintf(err, errlen, "--kube '%s' is not NAMESPACE/NAME", o->kube_ref);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path),
+		 "/apis/crd.varmor.org/v1beta1/namespaces/%.*s/armorprofilemodels/%s",
+		 (int)(slash - o->kube_ref), o->kube_ref, slash + 1);
+	ret = kube_client_new(&kc, err, errlen);
+	if (!ret)
+		ret = kube_request(kc, "GET", path, NULL, &status, &obj, err, errlen);
+	if (!ret) {
+		snprintf(label, sizeof(label), "armorprofilemodel %s", o->kube_ref);
+		ret = behavior_data_parse(obj, label, bd, err, errlen);
+	}
+	json_decref(obj);
+	kube_client_free(kc);
+	return ret;
+}
+
 static int run_security_context(struct advise_opts *o)
 {
 	struct secctx_options so = {0};
@@ -184,7 +229,7 @@ static int run_security_context(struct advise_opts *o)
 	char err[512] = "";
 	int ret;
 
-	ret = behavior_data_load(o->model, &bd, err, sizeof(err));
+	ret = load_model(o, &bd, err, sizeof(err));
 	if (ret) {
 		log_error("advise: %s", err);
 		goto cleanup;
@@ -242,7 +287,7 @@ static int run_advisor(struct advise_opts *o)
 		goto cleanup;
 	}
 	if (o->model) {
-		ret = behavior_data_load(o->model, &bd, err, sizeof(err));
+		ret = load_model(o, &bd, err, sizeof(err));
 		if (ret) {
 			log_error("advise: %s", err);
 			goto cleanup;

@@ -31,11 +31,11 @@ def kube():
         k, v = line[len("export "):].split("=", 1)
         env[k] = v.strip("'")
     ctx = ssl.create_default_context(cafile=env["ARMORSMITH_KUBE_CA"])
-    return env["ARMORSMITH_KUBE_SERVER"], env["ARMORSMITH_KUBE_TOKEN"], ctx
+    return env["ARMORSMITH_KUBE_SERVER"], env["ARMORSMITH_KUBE_TOKEN"], ctx, env["KUBECONFIG"]
 
 
 def call(kube, method, path, body=None):
-    server, token, ctx = kube
+    server, token, ctx, _ = kube
     req = urllib.request.Request(server + path, method=method,
                                  data=json.dumps(body).encode() if body else None,
                                  headers={"Authorization": f"Bearer {token}",
@@ -99,3 +99,29 @@ def test_an_invented_field_is_refused(kube):
     code, body = call(kube, "POST", "/apis/crd.varmor.org/v1beta1/namespaces/default/"
                                     "armorprofilemodels?fieldValidation=Strict", obj)
     assert code == 400 and "inventedField" in json.dumps(body)
+
+
+def test_advise_reads_the_model_from_the_api_server(kube, bin_dir, services_env, tmp_path):
+    """armorsmith advise --kube NS/NAME equals advise -m on the same object."""
+    obj = model_objects(bin_dir, services_env, tmp_path)[0]
+    name = obj["metadata"]["name"]
+    code, _ = call(kube, "POST", "/apis/crd.varmor.org/v1beta1/namespaces/default/"
+                                 "armorprofilemodels", obj)
+    assert code == 201
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(obj))
+    env = dict(services_env, KUBECONFIG=kube[3])
+    advise = [str(bin_dir / "armorsmith"), "advise", "AppArmor,BPF,Seccomp", "-d"]
+    from_file = subprocess.run(advise + ["-m", str(path)], env=env, capture_output=True,
+                               text=True, timeout=60)
+    from_api = subprocess.run(advise + ["--kube", f"default/{name}"], env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert from_file.returncode == 0, from_file.stderr
+    assert from_api.returncode == 0, from_api.stderr
+    assert from_api.stdout == from_file.stdout and "rules:" in from_api.stdout
+    missing = subprocess.run(advise + ["--kube", "default/no-such-model"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode != 0 and "HTTP 404" in missing.stderr
+    nobody = subprocess.run(advise + ["--kube", "bad-ref"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert nobody.returncode != 0 and "NAMESPACE/NAME" in nobody.stderr

@@ -6,7 +6,7 @@ set -euo pipefail
 APT_PACKAGES=(
   build-essential cmake pkg-config clang-format
   librdkafka-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
-  libseccomp-dev libyaml-dev libjansson-dev libpq-dev
+  libseccomp-dev libyaml-dev libjansson-dev libpq-dev libcurl4-openssl-dev
   postgresql-15 postgresql-client-15 auditd strace apparmor
   maven default-jre-headless curl ca-certificates procps openssl
   python3 python3-pip

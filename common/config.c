@@ -30,7 +30,11 @@ int config_init_defaults(struct armorsmith_config *cfg)
 	    config_set(&cfg->pg_dsn, CONFIG_DEFAULT_PG_DSN) || config_set(&cfg->node_name, host) ||
 	    config_set(&cfg->state_dir, "/var/lib/armorsmith") ||
 	    config_set(&cfg->sink_dir, "/var/lib/armorsmith/models") ||
-	    config_set(&cfg->consumer_group, "armorsmith-merger"))
+	    config_set(&cfg->consumer_group, "armorsmith-merger") ||
+	    config_set(&cfg->kube_enabled, "false") ||
+	    config_set(&cfg->kube_namespace, CONFIG_DEFAULT_NAMESPACE) ||
+	    config_set(&cfg->match_label, CONFIG_DEFAULT_MATCH_LABEL) ||
+	    config_set(&cfg->status_addr, CONFIG_DEFAULT_STATUS_ADDR))
 		return -ENOMEM;
 	cfg->grace_ns = 30 * NSEC_PER_SEC;
 	return 0;
@@ -52,6 +56,10 @@ static const struct config_key config_keys[] = {
     CFG_STR("node", "name", node_name),		CFG_STR("probe", "audit_log", audit_log),
     CFG_STR("probe", "state_dir", state_dir),	CFG_STR("builder", "sink_dir", sink_dir),
     CFG_STR("merger", "group", consumer_group), {"builder", "grace", (size_t)-1},
+    CFG_STR("kube", "enabled", kube_enabled),	CFG_STR("kube", "namespace", kube_namespace),
+    CFG_STR("kube", "match_label", match_label), CFG_STR("http", "metrics_addr", metrics_addr),
+    CFG_STR("status", "addr", status_addr),	CFG_STR("status", "tls_cert", status_tls_cert),
+    CFG_STR("status", "tls_key", status_tls_key),
 };
 
 static int config_assign(struct armorsmith_config *cfg, const char *section, const char *key,
@@ -174,7 +182,15 @@ int config_apply_env(struct armorsmith_config *cfg, char *err, size_t errlen)
 	    {"ARMORSMITH_AUDIT_LOG", offsetof(struct armorsmith_config, audit_log)},
 	    {"ARMORSMITH_PROBE_STATE_DIR", offsetof(struct armorsmith_config, state_dir)},
 	    {"ARMORSMITH_SINK_DIR", offsetof(struct armorsmith_config, sink_dir)},
+	    {"ARMORSMITH_KUBE", offsetof(struct armorsmith_config, kube_enabled)},
+	    {"ARMORSMITH_NAMESPACE", offsetof(struct armorsmith_config, kube_namespace)},
+	    {"ARMORSMITH_METRICS_ADDR", offsetof(struct armorsmith_config, metrics_addr)},
+	    {"ARMORSMITH_STATUS_ADDR", offsetof(struct armorsmith_config, status_addr)},
+	    {"ARMORSMITH_STATUS_TLS_CERT", offsetof(struct armorsmith_config, status_tls_cert)},
+	    {"ARMORSMITH_STATUS_TLS_KEY", offsetof(struct armorsmith_config, status_tls_key)},
 	};
+	/* Set but empty turns label matching off, so it is read apart. */
+	const char *label = getenv("ARMORSMITH_MATCH_LABEL");
 	const char *grace = getenv("ARMORSMITH_GRACE");
 
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
@@ -182,6 +198,8 @@ int config_apply_env(struct armorsmith_config *cfg, char *err, size_t errlen)
 		if (v && *v && config_set((char **)((char *)cfg + vars[i].offset), v))
 			return -ENOMEM;
 	}
+	if (label && config_set(&cfg->match_label, label))
+		return -ENOMEM;
 	if (grace && *grace && time_parse_duration(grace, &cfg->grace_ns) < 0) {
 		snprintf(err, errlen, "invalid duration in ARMORSMITH_GRACE: '%s'", grace);
 		return -EINVAL;
@@ -198,7 +216,21 @@ void config_free(struct armorsmith_config *cfg)
 	free(cfg->state_dir);
 	free(cfg->sink_dir);
 	free(cfg->consumer_group);
+	free(cfg->kube_enabled);
+	free(cfg->kube_namespace);
+	free(cfg->match_label);
+	free(cfg->metrics_addr);
+	free(cfg->status_addr);
+	free(cfg->status_tls_cert);
+	free(cfg->status_tls_key);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int config_kube_enabled(const struct armorsmith_config *cfg)
+{
+	const char *v = cfg->kube_enabled;
+
+	return v && (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
 }
 
 int config_load_sources(struct armorsmith_config *cfg, const char *path, char *err, size_t errlen)

@@ -16,7 +16,22 @@ struct armorsmith_config {
 	char *sink_dir;	      /* builder.sink_dir, ARMORSMITH_SINK_DIR */
 	char *consumer_group; /* merger.group */
 	int64_t grace_ns;     /* builder.grace: wait for nodes that joined but never reported */
+	/* Kubernetes (issue 5). */
+	char *kube_enabled;    /* kube.enabled, ARMORSMITH_KUBE: "true" or "false" (default) */
+	char *kube_namespace;  /* kube.namespace, ARMORSMITH_NAMESPACE: install namespace */
+	char *match_label;     /* kube.match_label, ARMORSMITH_MATCH_LABEL; "" = off */
+	char *metrics_addr;    /* http.metrics_addr, ARMORSMITH_METRICS_ADDR: /healthz, /metrics */
+	char *status_addr;     /* status.addr, ARMORSMITH_STATUS_ADDR: the export/import API */
+	char *status_tls_cert; /* status.tls_cert, ARMORSMITH_STATUS_TLS_CERT (PEM file) */
+	char *status_tls_key;  /* status.tls_key, ARMORSMITH_STATUS_TLS_KEY (PEM file) */
 };
+
+#define CONFIG_DEFAULT_NAMESPACE "varmor"
+#define CONFIG_DEFAULT_MATCH_LABEL "sandbox.varmor.org/enable"
+#define CONFIG_DEFAULT_STATUS_ADDR "0.0.0.0:8080"
+
+/* Whether kube.enabled says yes ("true", "1", "yes"). */
+int config_kube_enabled(const struct armorsmith_config *cfg);
 
 #define CONFIG_DEFAULT_BROKERS "127.0.0.1:19092"
 #define CONFIG_DEFAULT_PG_DSN "host=127.0.0.1 port=15432 dbname=armorsmith user=armorsmith"

@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <yaml.h>
 
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+#define KUBE_CONFLICT_RETRIES 8
 
 struct blob {
 	char *data;
@@ -25,6 +27,7 @@ struct kube_client {
 	struct blob ca, cert, key;
 	char *cert_file, *key_file;
 	bool insecure;
+	atomic_int interrupted;
 };
 
 static char *read_text_file(const char *path, size_t *len)
@@ -209,22 +212,30 @@ int kube_client_new(struct kube_client **out, char *err, size_t errlen)
 	struct kube_client *c = calloc(1, sizeof(*c));
 	const char *host = getenv("KUBERNETES_SERVICE_HOST");
 	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+	const char *sa_dir = getenv("ARMORSMITH_KUBE_SA_DIR");
 	char path[4096];
 	int rc;
 
 	if (!c)
 		return -ENOMEM;
 	err[0] = '\0';
-	if (host && *host && access(SA_DIR "/token", R_OK) == 0) {
+	atomic_init(&c->interrupted, 0);
+	if (!sa_dir || !*sa_dir)
+		sa_dir = SA_DIR;
+	snprintf(path, sizeof(path), "%s/token", sa_dir);
+	if (host && *host && access(path, R_OK) == 0) {
 		char server[512];
 		/* IPv6 service hosts need brackets in a URL. */
 		snprintf(server, sizeof(server),
 			 strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host,
 			 port && *port ? port : "443");
 		c->server = strdup(server);
-		c->token_file = strdup(SA_DIR "/token");
-		c->ca_file = strdup(SA_DIR "/ca.crt");
-		rc = c->server && c->token_file && c->ca_file ? 0 : -ENOMEM;
+		c->token_file = strdup(path);
+		rc = asprintf(&c->ca_file, "%s/ca.crt", sa_dir) < 0 ? -ENOMEM : 0;
+		if (rc < 0)
+			c->ca_file = NULL;
+		if (!c->server || !c->token_file)
+			rc = -ENOMEM;
 	} else {
 		const char *kc = getenv("KUBECONFIG");
 		if (kc && *kc) {
@@ -237,6 +248,8 @@ int kube_client_new(struct kube_client **out, char *err, size_t errlen)
 		rc = load_kubeconfig(c, path, err, errlen);
 	}
 	if (rc < 0) {
+		if (rc == -ENOMEM && !err[0])
+			snprintf(err, errlen, "kubernetes client: out of memory");
 		kube_client_free(c);
 		return rc;
 	}
@@ -260,6 +273,11 @@ void kube_client_free(struct kube_client *c)
 	free(c);
 }
 
+void kube_client_interrupt(struct kube_client *c)
+{
+	atomic_store(&c->interrupted, 1);
+}
+
 static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct blob *b = userdata;
@@ -275,40 +293,109 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-int kube_request(struct kube_client *c, const char *method, const char *path, const char *body,
-		 long *status, json_t **out, char *err, size_t errlen)
+/* libcurl calls this at least once a second during a transfer, so an
+ * interrupt ends even a watch that receives nothing. */
+static int check_interrupt(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			   curl_off_t ulnow)
 {
-	struct curl_slist *hdrs = NULL;
-	struct blob resp = {0};
-	char *url = NULL, *auth = NULL, *token = NULL;
-	CURL *h = curl_easy_init();
-	CURLcode cc;
-	long code = 0;
-	int rc = -EIO;
+	struct kube_client *c = userdata;
 
-	*out = NULL;
-	if (!h || asprintf(&url, "%s%s", c->server, path) < 0)
-		goto out;
-	token = c->token_file ? read_text_file(c->token_file, NULL)
-			      : (c->token ? strdup(c->token) : NULL);
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return atomic_load(&c->interrupted) ? 1 : 0;
+}
+
+/* HTTP status (and the Status message, because etcd's size limits come back
+ * as 500) to the codes kube.h documents. */
+static int status_errno(long code, const char *msg)
+{
+	if (code >= 200 && code < 300)
+		return 0;
+	if (code == 413 ||
+	    (msg &&
+	     (strstr(msg, "request is too large") || strcasestr(msg, "request entity too large") ||
+	      /* the API server's gRPC client refuses > 2 MiB before etcd sees it */
+	      strstr(msg, "message larger than max"))))
+		return -E2BIG;
+	switch (code) {
+	case 401:
+	case 403:
+		return -EACCES;
+	case 404:
+		return -ENOENT;
+	case 409:
+		return -EEXIST;
+	case 410:
+		return -ESTALE;
+	default:
+		return -EIO;
+	}
+}
+
+/* A request handle with the client's TLS settings and credentials; the
+ * in-cluster token is read here, on every request, because the kubelet
+ * rotates it. */
+static int open_handle(struct kube_client *c, const char *method, const char *path,
+		       const char *body, CURL **hp, struct curl_slist **hdrsp, char *err,
+		       size_t errlen)
+{
+	struct curl_slist *hdrs = NULL, *h2;
+	char *url = NULL, *auth = NULL, *token = NULL;
+	CURL *h = NULL;
+	int rc = -ENOMEM;
+
+	if (atomic_load(&c->interrupted)) {
+		snprintf(err, errlen, "kubernetes %s %s: interrupted", method, path);
+		return -EINTR;
+	}
+	if (c->token_file) {
+		token = read_text_file(c->token_file, NULL);
+		if (!token) {
+			snprintf(err, errlen, "kubernetes %s %s: cannot read token %s: %s", method,
+				 path, c->token_file, strerror(errno));
+			rc = -EACCES;
+			goto cleanup;
+		}
+	} else if (c->token && !(token = strdup(c->token))) {
+		goto cleanup;
+	}
+	h = curl_easy_init();
+	if (!h || asprintf(&url, "%s%s", c->server, path) < 0) {
+		url = NULL;
+		goto cleanup;
+	}
 	if (token) {
 		token[strcspn(token, "\r\n")] = '\0';
-		if (asprintf(&auth, "Authorization: Bearer %s", token) < 0)
-			goto out;
-		hdrs = curl_slist_append(hdrs, auth);
+		if (asprintf(&auth, "Authorization: Bearer %s", token) < 0) {
+			auth = NULL;
+			goto cleanup;
+		}
+		if (!(h2 = curl_slist_append(hdrs, auth)))
+			goto cleanup;
+		hdrs = h2;
 	}
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
-	if (body)
-		hdrs = curl_slist_append(hdrs, strcmp(method, "PATCH") == 0
-						   ? "Content-Type: application/merge-patch+json"
-						   : "Content-Type: application/json");
+	if (!(h2 = curl_slist_append(hdrs, "Accept: application/json")))
+		goto cleanup;
+	hdrs = h2;
+	if (body) {
+		h2 = curl_slist_append(hdrs, strcmp(method, "PATCH") == 0
+						 ? "Content-Type: application/merge-patch+json"
+						 : "Content-Type: application/json");
+		if (!h2)
+			goto cleanup;
+		hdrs = h2;
+	}
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
+	/* a peer gone silently (no RST) fails a transfer within about 2 min */
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 10L);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, check_interrupt);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
 	if (body)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	if (c->ca_file)
@@ -333,30 +420,565 @@ int kube_request(struct kube_client *c, const char *method, const char *path, co
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+	*hp = h;
+	*hdrsp = hdrs;
+	h = NULL;
+	hdrs = NULL;
+	rc = 0;
+cleanup:
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "kubernetes %s %s: out of memory", method, path);
+	if (h)
+		curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
+	free(url);
+	if (auth)
+		explicit_bzero(auth, strlen(auth));
+	free(auth);
+	if (token)
+		explicit_bzero(token, strlen(token));
+	free(token);
+	return rc;
+}
+
+/* The error for a failed transfer; -EINTR when kube_client_interrupt ended it. */
+static int transfer_error(struct kube_client *c, CURLcode cc, const char *method, const char *path,
+			  char *err, size_t errlen)
+{
+	if (cc == CURLE_ABORTED_BY_CALLBACK && atomic_load(&c->interrupted)) {
+		snprintf(err, errlen, "kubernetes %s %s: interrupted", method, path);
+		return -EINTR;
+	}
+	snprintf(err, errlen, "kubernetes %s %s: %s", method, path, curl_easy_strerror(cc));
+	return -EIO;
+}
+
+static int http_error(long code, json_t *status, const char *method, const char *path, char *err,
+		      size_t errlen)
+{
+	const char *msg = json_string_value(json_object_get(status, "message"));
+
+	snprintf(err, errlen, "kubernetes %s %s: HTTP %ld: %s", method, path, code,
+		 msg ? msg : "no message");
+	return status_errno(code, msg);
+}
+
+int kube_request(struct kube_client *c, const char *method, const char *path, const char *body,
+		 long *status, json_t **out, char *err, size_t errlen)
+{
+	struct curl_slist *hdrs = NULL;
+	struct blob resp = {0};
+	CURL *h = NULL;
+	CURLcode cc;
+	long code = 0;
+	int rc;
+
+	*out = NULL;
+	if (status)
+		*status = 0;
+	rc = open_handle(c, method, path, body, &h, &hdrs, err, errlen);
+	if (rc < 0)
+		goto cleanup;
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
 	cc = curl_easy_perform(h);
 	if (cc != CURLE_OK) {
-		snprintf(err, errlen, "kubernetes %s %s: %s", method, path, curl_easy_strerror(cc));
-		goto out;
+		rc = transfer_error(c, cc, method, path, err, errlen);
+		goto cleanup;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	*status = code;
+	if (status)
+		*status = code;
 	if (resp.data)
-		*out = json_loads(resp.data, 0, NULL);
-	if (code >= 200 && code < 300) {
-		rc = 0;
-	} else {
-		const char *msg = json_string_value(json_object_get(*out, "message"));
-		snprintf(err, errlen, "kubernetes %s %s: HTTP %ld: %s", method, path, code,
-			 msg ? msg : "no message");
-		rc = code == 404 ? -ENOENT : code == 409 ? -EEXIST : -EIO;
-	}
-out:
+		*out = json_loadb(resp.data, resp.len, 0, NULL);
+	if (code < 200 || code >= 300)
+		rc = http_error(code, *out, method, path, err, errlen);
+cleanup:
 	curl_slist_free_all(hdrs);
 	if (h)
 		curl_easy_cleanup(h);
-	free(url);
-	free(auth);
-	free(token);
 	free(resp.data);
+	return rc;
+}
+
+static int request_json(struct kube_client *c, const char *method, const char *path, json_t *obj,
+			json_t **out, char *err, size_t errlen)
+{
+	char *body = json_dumps(obj, JSON_COMPACT);
+	long status;
+	int rc;
+
+	if (!body) {
+		*out = NULL;
+		snprintf(err, errlen, "kubernetes %s %s: cannot encode the object", method, path);
+		return -ENOMEM;
+	}
+	rc = kube_request(c, method, path, body, &status, out, err, errlen);
+	free(body);
+	return rc;
+}
+
+static const char *object_rv(json_t *obj)
+{
+	return json_string_value(
+	    json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+}
+
+static int set_rv(json_t *obj, const char *rv)
+{
+	json_t *meta = json_object_get(obj, "metadata");
+
+	if (!json_is_object(meta)) {
+		meta = json_object();
+		if (!meta || json_object_set_new(obj, "metadata", meta) < 0)
+			return -ENOMEM;
+	}
+	if (!rv) {
+		json_object_del(meta, "resourceVersion");
+		return 0;
+	}
+	return json_object_set_new(meta, "resourceVersion", json_string(rv)) < 0 ? -ENOMEM : 0;
+}
+
+int kube_update(struct kube_client *c, const char *path, kube_mutate_fn mutate, void *ctx,
+		json_t **out, char *err, size_t errlen)
+{
+	json_t *obj = NULL, *res = NULL;
+	char *rv = NULL;
+	long status;
+	int rc = -EEXIST;
+
+	if (out)
+		*out = NULL;
+	for (int attempt = 0; attempt <= KUBE_CONFLICT_RETRIES; attempt++) {
+		json_decref(obj);
+		json_decref(res);
+		obj = res = NULL;
+		free(rv);
+		rv = NULL;
+		rc = kube_request(c, "GET", path, NULL, &status, &obj, err, errlen);
+		if (rc < 0)
+			goto cleanup;
+		if (!json_is_object(obj) || !object_rv(obj)) {
+			snprintf(err, errlen, "kubernetes GET %s: no object with a resourceVersion",
+				 path);
+			rc = -EIO;
+			goto cleanup;
+		}
+		if (!(rv = strdup(object_rv(obj))))
+			goto nomem;
+		rc = mutate(obj, ctx);
+		if (rc < 0) {
+			snprintf(err, errlen, "kubernetes update %s: abandoned by the caller: %s",
+				 path, strerror(-rc));
+			goto cleanup;
+		}
+		if (rc > 0) {
+			res = obj;
+			obj = NULL;
+			rc = 0;
+			goto cleanup;
+		}
+		/* the resourceVersion is what makes this write conditional */
+		if (set_rv(obj, rv) < 0)
+			goto nomem;
+		rc = request_json(c, "PUT", path, obj, &res, err, errlen);
+		if (rc != -EEXIST)
+			goto cleanup;
+	}
+	snprintf(err + strlen(err), errlen - strlen(err), " (still conflicting after %d retries)",
+		 KUBE_CONFLICT_RETRIES);
+	goto cleanup;
+nomem:
+	snprintf(err, errlen, "kubernetes update %s: out of memory", path);
+	rc = -ENOMEM;
+cleanup:
+	if (rc < 0) {
+		json_decref(res);
+		res = NULL;
+	}
+	if (out)
+		*out = res;
+	else
+		json_decref(res);
+	json_decref(obj);
+	free(rv);
+	return rc;
+}
+
+/* path with "/suffix" inserted before its query string, if any. */
+static char *path_join(const char *path, const char *suffix)
+{
+	const char *q = strchr(path, '?');
+	size_t n = q ? (size_t)(q - path) : strlen(path);
+	char *out;
+
+	if (asprintf(&out, "%.*s/%s%s", (int)n, path, suffix, q ? q : "") < 0)
+		return NULL;
+	return out;
+}
+
+int kube_create_or_replace(struct kube_client *c, const char *collection, json_t *obj, json_t **out,
+			   char *err, size_t errlen)
+{
+	const char *name =
+	    json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	json_t *res = NULL, *cur = NULL, *copy = NULL;
+	char *path = NULL;
+	bool create = true;
+	long status;
+	int rc = -EEXIST;
+
+	if (out)
+		*out = NULL;
+	if (!name || !*name || strchr(name, '/')) {
+		snprintf(err, errlen,
+			 "kubernetes create in %s: the object has no valid metadata.name",
+			 collection);
+		return -EINVAL;
+	}
+	path = path_join(collection, name);
+	copy = json_deep_copy(obj);
+	if (!path || !copy) {
+		snprintf(err, errlen, "kubernetes create in %s: out of memory", collection);
+		rc = -ENOMEM;
+		goto cleanup;
+	}
+	for (int attempt = 0; attempt <= KUBE_CONFLICT_RETRIES; attempt++) {
+		const char *reason;
+
+		json_decref(res);
+		json_decref(cur);
+		res = cur = NULL;
+		if (create) {
+			if (set_rv(copy, NULL) < 0)
+				goto nomem;
+			rc = request_json(c, "POST", collection, copy, &res, err, errlen);
+			reason = json_string_value(json_object_get(res, "reason"));
+			if (rc != -EEXIST || !reason || strcmp(reason, "AlreadyExists") != 0)
+				goto cleanup;
+			json_decref(res);
+			res = NULL;
+		}
+		rc = kube_request(c, "GET", path, NULL, &status, &cur, err, errlen);
+		/* deleted since the POST: create it again */
+		create = rc == -ENOENT;
+		if (create)
+			continue;
+		if (rc < 0)
+			goto cleanup;
+		if (set_rv(copy, object_rv(cur)) < 0)
+			goto nomem;
+		rc = request_json(c, "PUT", path, copy, &res, err, errlen);
+		create = rc == -ENOENT;
+		if (rc != -EEXIST && rc != -ENOENT)
+			goto cleanup;
+	}
+	snprintf(err + strlen(err), errlen - strlen(err), " (still conflicting after %d retries)",
+		 KUBE_CONFLICT_RETRIES);
+	goto cleanup;
+nomem:
+	snprintf(err, errlen, "kubernetes create or replace %s: out of memory", path);
+	rc = -ENOMEM;
+cleanup:
+	if (rc < 0) {
+		json_decref(res);
+		res = NULL;
+	}
+	if (out)
+		*out = res;
+	else
+		json_decref(res);
+	json_decref(cur);
+	json_decref(copy);
+	free(path);
+	return rc;
+}
+
+static bool has_param(const char *path, const char *name)
+{
+	const char *q = strchr(path, '?');
+	size_t n = strlen(name);
+
+	for (const char *p = q; p; p = strchr(p + 1, '&'))
+		if (strncmp(p + 1, name, n) == 0 && p[1 + n] == '=')
+			return true;
+	return false;
+}
+
+static int copy_rv(char *rv, size_t rvlen, const char *v, const char *path, char *err,
+		   size_t errlen)
+{
+	if (strlen(v) >= rvlen) {
+		snprintf(err, errlen, "kubernetes %s: resourceVersion '%.40s' is longer than %zu",
+			 path, v, rvlen - 1);
+		return -ERANGE;
+	}
+	strcpy(rv, v);
+	return 0;
+}
+
+int kube_list(struct kube_client *c, const char *collection, kube_watch_fn fn, void *ctx, char *rv,
+	      size_t rvlen, char *err, size_t errlen)
+{
+	bool limit = !has_param(collection, "limit");
+	char sep = strchr(collection, '?') ? '&' : '?';
+	char *cont = NULL, *path = NULL, *esc = NULL;
+	json_t *list = NULL;
+	long status;
+	int rc = 0;
+
+	if (!rvlen) {
+		snprintf(err, errlen, "kubernetes list %s: no room for the resourceVersion",
+			 collection);
+		return -EINVAL;
+	}
+	rv[0] = '\0';
+	do {
+		const char *next, *lrv;
+		json_t *items;
+
+		free(path);
+		path = NULL;
+		if (cont && !(esc = curl_easy_escape(NULL, cont, 0))) {
+			rc = -ENOMEM;
+			goto cleanup;
+		}
+		if (!limit && !esc)
+			path = strdup(collection);
+		else if (asprintf(&path, "%s%c%s%s%s%s", collection, sep, limit ? "limit=500" : "",
+				  limit && esc ? "&" : "", esc ? "continue=" : "",
+				  esc ? esc : "") < 0)
+			path = NULL;
+		if (!path) {
+			rc = -ENOMEM;
+			goto cleanup;
+		}
+		curl_free(esc);
+		esc = NULL;
+		json_decref(list);
+		rc = kube_request(c, "GET", path, NULL, &status, &list, err, errlen);
+		if (rc < 0)
+			goto cleanup;
+		items = json_object_get(list, "items");
+		if (!json_is_array(items) && !json_is_null(items)) {
+			snprintf(err, errlen, "kubernetes GET %s: the response is not a list",
+				 path);
+			rc = -EIO;
+			goto cleanup;
+		}
+		lrv = json_string_value(
+		    json_object_get(json_object_get(list, "metadata"), "resourceVersion"));
+		if (lrv && (rc = copy_rv(rv, rvlen, lrv, path, err, errlen)) < 0)
+			goto cleanup;
+		for (size_t i = 0; i < json_array_size(items); i++)
+			if (fn("ADDED", json_array_get(items, i), ctx) != 0)
+				goto cleanup;
+		next = json_string_value(
+		    json_object_get(json_object_get(list, "metadata"), "continue"));
+		free(cont);
+		cont = next && *next ? strdup(next) : NULL;
+		if (next && *next && !cont) {
+			rc = -ENOMEM;
+			goto cleanup;
+		}
+	} while (cont);
+cleanup:
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "kubernetes list %s: out of memory", collection);
+	json_decref(list);
+	curl_free(esc);
+	free(cont);
+	free(path);
+	return rc;
+}
+
+/* A watch response is one JSON event per line; lines arrive split across
+ * writes or several per write, and one event can be megabytes. */
+struct watch_state {
+	struct kube_client *c;
+	CURL *h;
+	const char *path;
+	long code;
+	struct blob buf; /* the partial line, or an error response's body */
+	size_t cap;
+	char *rv;
+	size_t rvlen;
+	kube_watch_fn fn;
+	void *ctx;
+	int rc;
+	bool stopped;
+	char *err;
+	size_t errlen;
+};
+
+#define WATCH_EVENT_MAX (64u << 20)
+
+static int watch_append(struct watch_state *w, const char *p, size_t n)
+{
+	if (w->buf.len + n + 1 > w->cap) {
+		size_t cap = w->cap ? w->cap : 64 * 1024;
+		char *g;
+
+		if (w->buf.len + n + 1 > WATCH_EVENT_MAX) {
+			snprintf(w->err, w->errlen,
+				 "kubernetes watch %s: an event is over %u bytes", w->path,
+				 WATCH_EVENT_MAX);
+			return w->rc = -EIO;
+		}
+		while (cap < w->buf.len + n + 1)
+			cap *= 2;
+		if (!(g = realloc(w->buf.data, cap))) {
+			snprintf(w->err, w->errlen, "kubernetes watch %s: out of memory", w->path);
+			return w->rc = -ENOMEM;
+		}
+		w->buf.data = g;
+		w->cap = cap;
+	}
+	memcpy(w->buf.data + w->buf.len, p, n);
+	w->buf.len += n;
+	w->buf.data[w->buf.len] = '\0';
+	return 0;
+}
+
+static void watch_event(struct watch_state *w, const char *line, size_t n)
+{
+	json_t *ev, *obj;
+	json_error_t jerr;
+	const char *type, *v;
+
+	while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
+		n--;
+	if (!n)
+		return;
+	ev = json_loadb(line, n, 0, &jerr);
+	type = json_string_value(json_object_get(ev, "type"));
+	obj = json_object_get(ev, "object");
+	if (!type || !json_is_object(obj)) {
+		snprintf(w->err, w->errlen, "kubernetes watch %s: undecodable event: %s", w->path,
+			 ev ? "no type or object" : jerr.text);
+		w->rc = -EIO;
+		goto cleanup;
+	}
+	if (strcmp(type, "ERROR") == 0) {
+		long code = (long)json_integer_value(json_object_get(obj, "code"));
+		const char *msg = json_string_value(json_object_get(obj, "message"));
+
+		snprintf(w->err, w->errlen, "kubernetes watch %s: ERROR event %ld: %s", w->path,
+			 code, msg ? msg : "no message");
+		w->rc = status_errno(code, msg);
+		if (w->rc == 0)
+			w->rc = -EIO;
+		goto cleanup;
+	}
+	v = object_rv(obj);
+	if (v && (w->rc = copy_rv(w->rv, w->rvlen, v, w->path, w->err, w->errlen)) < 0)
+		goto cleanup;
+	if (w->fn(type, obj, w->ctx) != 0)
+		w->stopped = true;
+cleanup:
+	json_decref(ev);
+}
+
+static size_t watch_write(char *p, size_t size, size_t nmemb, void *userdata)
+{
+	struct watch_state *w = userdata;
+	const char *s = p, *end = p + size * nmemb;
+
+	if (!w->code)
+		curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &w->code);
+	if (w->code < 200 || w->code >= 300) /* a Status, decoded at the end */
+		return watch_append(w, p, size * nmemb) ? 0 : size * nmemb;
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+
+		if (!nl)
+			return watch_append(w, s, (size_t)(end - s)) ? 0 : size * nmemb;
+		if (w->buf.len) {
+			if (watch_append(w, s, (size_t)(nl - s)))
+				return 0;
+			watch_event(w, w->buf.data, w->buf.len);
+			w->buf.len = 0;
+		} else {
+			watch_event(w, s, (size_t)(nl - s));
+		}
+		if (w->rc || w->stopped)
+			return 0; /* ends the transfer */
+		s = nl + 1;
+	}
+	return size * nmemb;
+}
+
+int kube_watch(struct kube_client *c, const char *collection, const char *query, char *rv,
+	       size_t rvlen, int timeout_s, kube_watch_fn fn, void *ctx, char *err, size_t errlen)
+{
+	struct watch_state w = {
+	    .c = c, .rv = rv, .rvlen = rvlen, .fn = fn, .ctx = ctx, .err = err, .errlen = errlen};
+	struct curl_slist *hdrs = NULL;
+	char *path = NULL, *esc = NULL;
+	json_t *status = NULL;
+	CURLcode cc;
+	int rc;
+
+	err[0] = '\0';
+	if (timeout_s <= 0 || !rvlen) {
+		snprintf(err, errlen, "kubernetes watch %s: timeout %d s or rv size %zu is invalid",
+			 collection, timeout_s, rvlen);
+		return -EINVAL;
+	}
+	if (rv[0] && !(esc = curl_easy_escape(NULL, rv, 0))) {
+		rc = -ENOMEM;
+		goto cleanup;
+	}
+	if (asprintf(&path, "%s%cwatch=1&allowWatchBookmarks=true%s%s&timeoutSeconds=%d%s%s",
+		     collection, strchr(collection, '?') ? '&' : '?',
+		     esc ? "&resourceVersion=" : "", esc ? esc : "", timeout_s,
+		     query && *query ? "&" : "", query && *query ? query : "") < 0) {
+		path = NULL;
+		rc = -ENOMEM;
+		goto cleanup;
+	}
+	w.path = path;
+	rc = open_handle(c, "GET", path, NULL, &w.h, &hdrs, err, errlen);
+	if (rc < 0)
+		goto cleanup;
+	curl_easy_setopt(w.h, CURLOPT_WRITEFUNCTION, watch_write);
+	curl_easy_setopt(w.h, CURLOPT_WRITEDATA, &w);
+	/* The server ends the stream at timeout_s; this only catches a server
+	 * that does not. A watch on a quiet collection gets no byte at all
+	 * (bookmarks come only after a change), so no low-speed limit: a dead
+	 * peer is found by TCP keepalive (open_handle). */
+	curl_easy_setopt(w.h, CURLOPT_TIMEOUT, (long)timeout_s + 30);
+	cc = curl_easy_perform(w.h);
+	if (!w.code) /* an empty stream: the write callback never ran */
+		curl_easy_getinfo(w.h, CURLINFO_RESPONSE_CODE, &w.code);
+	if (w.rc < 0) {
+		rc = w.rc;
+	} else if (w.stopped) {
+		rc = 0;
+	} else if (cc != CURLE_OK) {
+		rc = transfer_error(c, cc, "GET", path, err, errlen);
+	} else if (w.code < 200 || w.code >= 300) {
+		if (w.buf.len)
+			status = json_loadb(w.buf.data, w.buf.len, 0, NULL);
+		rc = http_error(w.code, status, "GET", path, err, errlen);
+		if (rc == 0)
+			rc = -EIO;
+	} else if (w.buf.len) {
+		snprintf(err, errlen, "kubernetes watch %s: the stream ended inside an event",
+			 path);
+		rc = -EIO;
+	}
+cleanup:
+	if (rc == -ENOMEM && !err[0])
+		snprintf(err, errlen, "kubernetes watch %s: out of memory", collection);
+	json_decref(status);
+	curl_slist_free_all(hdrs);
+	if (w.h)
+		curl_easy_cleanup(w.h);
+	free(w.buf.data);
+	curl_free(esc);
+	free(path);
 	return rc;
 }

@@ -2,9 +2,11 @@
  * node reports and modeling controls into the PostgreSQL behavior store, one
  * transaction per batch together with the consumed offsets. */
 #include "config.h"
+#include "httpd.h"
 #include "kafka.h"
 #include "log.h"
 #include "merger.h"
+#include "metrics.h"
 #include "store.h"
 #include "timeutil.h"
 
@@ -33,6 +35,8 @@ struct merger {
 	int64_t first_msg_ns, last_commit_ns; /* for throughput figures */
 	int assigned;			      /* partitions currently assigned */
 	int64_t assigned_at_ns;		      /* last (re)assignment, for --exit-when-idle */
+	struct metric *m_messages, *m_batches, *m_merged, *m_deadletters, *m_merge_failures,
+	    *m_assigned;
 };
 
 static void on_signal(int sig)
@@ -60,6 +64,8 @@ static void usage(FILE *out)
 	    "  --batch-size N     messages per transaction (default 1000)\n"
 	    "  --batch-ms MS      longest wait to fill a batch (default 200)\n"
 	    "  --exit-when-idle D exit after D (e.g. 5s) without messages (for replays)\n"
+	    "  --metrics-addr H:P serve /healthz and /metrics over HTTP on HOST:PORT\n"
+	    "                     (http.metrics_addr, env ARMORSMITH_METRICS_ADDR; default off)\n"
 	    "  -h, --help         this text\n",
 	    CONFIG_DEFAULT_BROKERS);
 }
@@ -85,9 +91,11 @@ static void merger_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		}
 		rd_kafka_assign(rk, parts);
 		m->assigned = parts->cnt;
+		metric_set(m->m_assigned, parts->cnt);
 		m->assigned_at_ns = time_now_ns();
 	} else {
 		m->assigned = 0;
+		metric_set(m->m_assigned, 0);
 		log_info("partitions revoked (%d)", parts->cnt);
 		rd_kafka_assign(rk, NULL);
 	}
@@ -116,6 +124,7 @@ static int merger_deadletter(struct merger *m, const rd_kafka_message_t *msg, co
 		return -EIO;
 	}
 	m->deadletter_total++;
+	metric_inc(m->m_deadletters);
 	return 0;
 }
 
@@ -135,16 +144,39 @@ static int merger_commit(struct merger *m, struct store_batch *b)
 		size_t merged = 0;
 		if (store_merge_batch(m->store, m->cfg.consumer_group, b, &merged) == 0) {
 			m->merged_total += merged;
+			metric_inc(m->m_batches);
+			metric_add(m->m_merged, merged);
+			metrics_health_ok();
 			log_debug("merged batch of %zu (%zu new)", store_batch_len(b), merged);
 			return 0;
 		}
 		if (merger_stop)
 			return -EINTR;
 		log_warn("merge failed; retrying in %d ms", delay_ms);
+		metric_inc(m->m_merge_failures);
+		metrics_health_problem("postgresql: merging a batch failed; retrying");
 		usleep((useconds_t)delay_ms * 1000);
 		store_reconnect(m->store);
 		if (delay_ms < 5000)
 			delay_ms *= 2;
+	}
+}
+
+/* The next offset per partition, as now stored in PostgreSQL. */
+static void merger_offset_metrics(rd_kafka_message_t **msgs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char labels[200], part[16];
+		if (i + 1 < n && msgs[i + 1]->rkt == msgs[i]->rkt &&
+		    msgs[i + 1]->partition == msgs[i]->partition)
+			continue;
+		snprintf(part, sizeof(part), "%d", msgs[i]->partition);
+		if (metrics_labels(labels, sizeof(labels), "topic",
+				   rd_kafka_topic_name(msgs[i]->rkt), "partition", part, NULL) == 0)
+			metric_set(metrics_gauge("armorsmith_merger_committed_offset", labels,
+						 "Next offset to consume per partition, stored in "
+						 "PostgreSQL with the last merged batch."),
+				   msgs[i]->offset + 1);
 	}
 }
 
@@ -171,6 +203,7 @@ static int merger_run(struct merger *m)
 	}
 	while (!merger_stop) {
 		struct store_batch *b = store_batch_new();
+		metrics_health_tick();
 		int n = 0;
 		int64_t until = time_now_ns() + (int64_t)m->batch_ms * NSEC_PER_MSEC;
 
@@ -221,6 +254,8 @@ static int merger_run(struct merger *m)
 				/* Kafka's copy of the offsets is for lag monitoring only. */
 				rd_kafka_commit_message(m->consumer, msgs[n - 1], 1);
 				m->last_commit_ns = time_now_ns();
+				metric_add(m->m_messages, (uint64_t)n);
+				merger_offset_metrics(msgs, n);
 			} else {
 				rc = merger_stop ? 0 : -EIO;
 			}
@@ -262,11 +297,13 @@ int main(int argc, char **argv)
 	    {"batch-size", required_argument, NULL, 'b'},
 	    {"batch-ms", required_argument, NULL, 'm'},
 	    {"exit-when-idle", required_argument, NULL, 'i'},
+	    {"metrics-addr", required_argument, NULL, 'M'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct merger m = {.batch_size = 1000, .batch_ms = 200};
-	const char *config = NULL, *kafka = NULL, *pg = NULL, *group = NULL;
+	const char *config = NULL, *kafka = NULL, *pg = NULL, *group = NULL, *maddr = NULL;
+	struct httpd *metrics = NULL;
 	char err[512];
 	int c, rc = 1;
 
@@ -299,6 +336,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'M':
+			maddr = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -317,8 +357,28 @@ int main(int argc, char **argv)
 	}
 	if ((kafka && config_set(&m.cfg.kafka_brokers, kafka)) ||
 	    (pg && config_set(&m.cfg.pg_dsn, pg)) ||
-	    (group && config_set(&m.cfg.consumer_group, group)))
+	    (group && config_set(&m.cfg.consumer_group, group)) ||
+	    (maddr && config_set(&m.cfg.metrics_addr, maddr)))
 		goto out;
+	metrics_init("merger", 60);
+	m.m_messages =
+	    metrics_counter("armorsmith_merger_messages_total", NULL,
+			    "Kafka messages consumed and committed (dead letters included).");
+	m.m_batches = metrics_counter("armorsmith_merger_batches_total", NULL,
+				      "Batches merged into PostgreSQL, one transaction each.");
+	m.m_merged = metrics_counter("armorsmith_merger_events_merged_total", NULL,
+				     "Events that were new to the behavior store.");
+	m.m_deadletters = metrics_counter("armorsmith_merger_deadletters_total", NULL,
+					  "Messages sent to armorsmith.deadletter.v1.");
+	m.m_merge_failures = metrics_counter("armorsmith_merger_merge_failures_total", NULL,
+					     "Batch merges that failed and were retried.");
+	m.m_assigned = metrics_gauge("armorsmith_merger_assigned_partitions", NULL,
+				     "Partitions currently assigned to this worker.");
+	if (m.cfg.metrics_addr && *m.cfg.metrics_addr &&
+	    metrics_serve(m.cfg.metrics_addr, &metrics, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -351,6 +411,7 @@ out:
 		rd_kafka_destroy(m.deadletter);
 	}
 	store_close(m.store);
+	httpd_stop(metrics);
 	config_free(&m.cfg);
 	return rc;
 }

@@ -11,12 +11,17 @@
 #include "bpf_capture.h"
 #include "bpf_event.h"
 #include "config.h"
+#include "httpd.h"
 #include "kafka.h"
+#include "kube.h"
 #include "log.h"
+#include "metrics.h"
+#include "pod_discovery.h"
 #include "probe_run.h"
 #include "spool.h"
 #include "timeutil.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <linux/audit.h>
@@ -56,6 +61,8 @@ struct probe {
 	int64_t last_line_ns;
 	uint64_t delivery_failures;
 	uint64_t malformed;
+	struct kube_client *kube;   /* kube.enabled: Kubernetes targets */
+	struct pod_discovery *pods; /* finds their containers on this node */
 };
 
 static void on_signal(int sig)
@@ -88,6 +95,15 @@ static void usage(FILE *out)
 	    "                     (env ARMORSMITH_PROBE_STATE_DIR, default /var/lib/armorsmith)\n"
 	    "  --from-start       read the log from its beginning instead of its end when\n"
 	    "                     there is no saved position\n"
+	    "  --kube             Kubernetes mode (kube.enabled, env ARMORSMITH_KUBE=true):\n"
+	    "                     runs that target a Deployment, StatefulSet, DaemonSet or Pod\n"
+	    "                     capture the matching containers of this node's pods (listed\n"
+	    "                     with spec.nodeName = --node), found by their cgroups\n"
+	    "  --match-label KEY  the label a target workload must carry with value \"true\"\n"
+	    "                     (kube.match_label, env ARMORSMITH_MATCH_LABEL, default\n"
+	    "                     " CONFIG_DEFAULT_MATCH_LABEL "; empty: no label check)\n"
+	    "  --metrics-addr H:P serve /healthz and /metrics over HTTP on HOST:PORT\n"
+	    "                     (http.metrics_addr, env ARMORSMITH_METRICS_ADDR; default off)\n"
 	    "  -h, --help         this text\n",
 	    CONFIG_DEFAULT_BROKERS);
 }
@@ -103,6 +119,8 @@ static void delivery_report(rd_kafka_t *rk, const rd_kafka_message_t *msg, void 
 	}
 }
 
+static struct metric *m_events, *m_reports;
+
 static int publish_record(struct probe *p, const char *key, Armorsmith__V1__BehaviorRecord *rec,
 			  const char *type)
 {
@@ -115,6 +133,8 @@ static int publish_record(struct probe *p, const char *key, Armorsmith__V1__Beha
 	armorsmith__v1__behavior_record__pack(rec, buf);
 	rc = spool_publish(p->spool, p->producer, TOPIC_BEHAVIOR, key, buf, len, type);
 	free(buf);
+	if (rc == 0)
+		metric_inc(strcmp(type, "armorsmith.v1.NodeReport") == 0 ? m_reports : m_events);
 	return rc;
 }
 
@@ -280,8 +300,9 @@ static void probe_bpf_drain(struct probe *p, struct probe_run *r)
 	r->bpf_attached = false;
 }
 
-/* Loads the BPF programs the first time a run asks for them. */
-static int probe_bpf_attach(struct probe *p, struct probe_run *r)
+/* Loads the BPF programs the first time a run asks for them; adds
+ * cgroup_id to the run (a pod's containers are one cgroup each). */
+static int probe_bpf_attach(struct probe *p, struct probe_run *r, uint64_t cgroup_id)
 {
 	int rc;
 
@@ -297,13 +318,14 @@ static int probe_bpf_attach(struct probe *p, struct probe_run *r)
 	}
 	if (!p->bpf)
 		return -ENOTSUP;
-	if (!r->cgroup_id) {
+	if (!cgroup_id) {
 		snprintf(p->bpf_error, sizeof(p->bpf_error),
 			 "run has no cgroup id to attribute by");
 		return -EINVAL;
 	}
-	r->bpf_run_id = ++p->next_bpf_run_id;
-	rc = bpf_capture_add_run(p->bpf, r->bpf_run_id, r->cgroup_id);
+	if (!r->bpf_attached)
+		r->bpf_run_id = ++p->next_bpf_run_id;
+	rc = bpf_capture_add_run(p->bpf, r->bpf_run_id, cgroup_id);
 	if (rc < 0)
 		return rc;
 	r->bpf_attached = true;
@@ -399,7 +421,7 @@ static void probe_join(struct probe *p, struct probe_run *r)
 {
 	uint64_t lost;
 
-	if (r->src_bpf && probe_bpf_attach(p, r) < 0) {
+	if (r->src_bpf && probe_bpf_attach(p, r, r->cgroup_id) < 0) {
 		char msg[400];
 		snprintf(msg, sizeof(msg), "bpf capture unavailable on this node: %s",
 			 p->bpf_error[0] ? p->bpf_error : "unknown error");
@@ -462,6 +484,42 @@ static void probe_finish(struct probe *p, struct probe_run *r, const char *why)
 		 *msg ? "; " : "", msg);
 }
 
+/* Containers pod discovery found for a Kubernetes run since the last tick:
+ * the first one joins the run, every one is captured from then on. */
+static void probe_take_containers(struct probe *p, struct probe_run *r)
+{
+	struct pod_found *found = NULL;
+	size_t n = 0;
+
+	if (!p->pods || pod_discovery_take(p->pods, r->policy_key, r->generation, &found, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct pod_found *f = &found[i];
+
+		if (r->state == PROBE_RUN_JOINING) {
+			r->cgroup_id = f->cgroup_id;
+			free(r->cgroup_path);
+			r->cgroup_path = strdup(f->cgroup);
+			probe_join(p, r);
+			if (r->state != PROBE_RUN_ACTIVE)
+				break;
+		} else if (r->state == PROBE_RUN_ACTIVE) {
+			if (r->src_bpf && probe_bpf_attach(p, r, f->cgroup_id) < 0) {
+				r->publish_failures++;
+				log_error("run %s: cannot capture container %s of pod %s: %s",
+					  r->policy_key, f->container, f->pod, p->bpf_error);
+				continue;
+			}
+		} else {
+			break;
+		}
+		r->containers++;
+		log_info("run %s: capturing container %s of pod %s (cgroup %s)", r->policy_key,
+			 f->container, f->pod, f->cgroup);
+	}
+	free(found);
+}
+
 /* Advances each run's state machine: join, notice the deadline, drain, report. */
 static void probe_tick(struct probe *p)
 {
@@ -478,9 +536,15 @@ static void probe_tick(struct probe *p)
 				r->state = PROBE_RUN_DONE;
 				break;
 			}
-			probe_join(p, r);
+			/* A pod's run is joined once one of its containers is here. */
+			if (r->k8s)
+				probe_take_containers(p, r);
+			else
+				probe_join(p, r);
 			break;
 		case PROBE_RUN_ACTIVE:
+			if (r->k8s)
+				probe_take_containers(p, r);
 			if (now < r->deadline_ns)
 				break;
 			r->state = PROBE_RUN_DRAINING;
@@ -509,9 +573,33 @@ static void probe_tick(struct probe *p)
 			break;
 		}
 		case PROBE_RUN_DONE:
+			if (r->discovering) {
+				pod_discovery_remove_run(p->pods, r->policy_key);
+				r->discovering = false;
+			}
 			break;
 		}
 	}
+}
+
+/* Hands a Kubernetes run's target to pod discovery (again for a moved
+ * deadline: that changes nothing there). */
+static void probe_discover(struct probe *p, struct probe_run *r,
+			   const Armorsmith__V1__ModelingControl *c)
+{
+	char err[512];
+
+	if (!r || !r->k8s || !p->pods || r->state == PROBE_RUN_DONE)
+		return;
+	if (pod_discovery_add_run(p->pods, r->policy_key, r->generation, c->target, c->enforcer,
+				  err, sizeof(err)) < 0) {
+		log_error("run %s: cannot look for its pods: %s", r->policy_key, err);
+		return;
+	}
+	if (!r->discovering)
+		log_info("run %s generation %" PRIu64 ": looking for %s targets on node %s",
+			 r->policy_key, r->generation, c->target->kind, p->cfg.node_name);
+	r->discovering = true;
 }
 
 static void probe_poll_control(struct probe *p)
@@ -530,7 +618,9 @@ static void probe_poll_control(struct probe *p)
 			log_warn("undecodable control record at offset %" PRId64 ", ignored",
 				 msg->offset);
 		} else {
-			probe_runs_apply(&p->runs, c, p->cfg.node_name, time_now_ns());
+			struct probe_run *r = probe_runs_apply(&p->runs, c, p->cfg.node_name,
+							       p->pods != NULL, time_now_ns());
+			probe_discover(p, r, c);
 			armorsmith__v1__modeling_control__free_unpacked(c, NULL);
 		}
 		rd_kafka_message_destroy(msg);
@@ -584,6 +674,47 @@ static bool audit_run_active(const struct probe *p)
 	return false;
 }
 
+/* Mirrors the cumulative spool and BPF figures into /metrics; /healthz
+ * fails while records wait in the spool (Kafka is not taking them). */
+static void probe_metrics_sync(struct probe *p)
+{
+	struct spool_stats ss;
+	struct bpf_capture_stats bs;
+
+	spool_get_stats(p->spool, &ss);
+	metric_set(metrics_counter("armorsmith_probe_spooled_total", NULL,
+				   "Records written to the spool while Kafka was not taking them."),
+		   (int64_t)ss.spooled);
+	metric_set(metrics_counter("armorsmith_probe_spool_dropped_total", NULL,
+				   "Records lost because the spool was full."),
+		   (int64_t)ss.dropped);
+	metric_set(
+	    metrics_gauge("armorsmith_probe_spool_bytes", NULL, "Bytes waiting in the spool."),
+	    (int64_t)ss.bytes);
+	metric_set(metrics_counter("armorsmith_probe_delivery_failures_total", NULL,
+				   "Records Kafka reported as not delivered."),
+		   (int64_t)p->delivery_failures);
+	if (p->bpf && bpf_capture_stats(p->bpf, &bs) == 0) {
+		metric_set(metrics_counter("armorsmith_probe_bpf_events_total", NULL,
+					   "Behaviors the BPF programs sent."),
+			   (int64_t)bs.events);
+		metric_set(metrics_counter("armorsmith_probe_bpf_dedup_hits_total", NULL,
+					   "Occurrences the kernel suppressed as already seen."),
+			   (int64_t)bs.dedup_hits);
+		metric_set(metrics_counter("armorsmith_probe_bpf_ringbuf_drops_total", NULL,
+					   "First occurrences the ring buffer had no room for."),
+			   (int64_t)bs.ringbuf_drops);
+		metric_set(metrics_counter("armorsmith_probe_bpf_dropped_paths_total", NULL,
+					   "Paths dropped as truncated or unreachable."),
+			   (int64_t)bs.dropped_paths);
+	}
+	if (ss.bytes)
+		metrics_health_problem(
+		    "kafka is not taking messages: %" PRIu64 " bytes wait in the spool", ss.bytes);
+	else
+		metrics_health_ok();
+}
+
 static int probe_loop(struct probe *p)
 {
 	int64_t last_save = time_now_ns();
@@ -593,6 +724,7 @@ static int probe_loop(struct probe *p)
 		size_t len;
 		int lines = 0, rc = 0;
 
+		metrics_health_tick();
 		probe_poll_control(p);
 		/* A recorded log is read once a run can attribute its records. */
 		while (lines < 10000 && (!p->from_start || audit_run_active(p)) &&
@@ -609,6 +741,7 @@ static int probe_loop(struct probe *p)
 		rd_kafka_poll(p->producer, 0);
 		if (time_now_ns() - last_save > NSEC_PER_SEC) {
 			audit_tail_save(p->tail);
+			probe_metrics_sync(p);
 			last_save = time_now_ns();
 		}
 		if (!lines)
@@ -626,12 +759,19 @@ int main(int argc, char **argv)
 	    {"audit-log", required_argument, NULL, 'a'},
 	    {"state-dir", required_argument, NULL, 's'},
 	    {"from-start", no_argument, NULL, 'f'},
+	    {"kube", no_argument, NULL, 'K'},
+	    {"match-label", required_argument, NULL, 'L'},
+	    {"metrics-addr", required_argument, NULL, 'M'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct probe p = {0};
 	const char *config = NULL, *kafka = NULL, *node = NULL, *audit = NULL, *state = NULL;
+	const char *label = NULL;
+	bool kube = false;
 	char err[512], state_file[4096];
+	const char *maddr = NULL;
+	struct httpd *metrics = NULL;
 	uint64_t rnd = 0;
 	int c, rc = 1;
 
@@ -658,6 +798,15 @@ int main(int argc, char **argv)
 		case 'f':
 			p.from_start = true;
 			break;
+		case 'K':
+			kube = true;
+			break;
+		case 'L':
+			label = optarg;
+			break;
+		case 'M':
+			maddr = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -673,8 +822,22 @@ int main(int argc, char **argv)
 	if ((kafka && config_set(&p.cfg.kafka_brokers, kafka)) ||
 	    (node && config_set(&p.cfg.node_name, node)) ||
 	    (audit && config_set(&p.cfg.audit_log, audit)) ||
-	    (state && config_set(&p.cfg.state_dir, state)))
+	    (state && config_set(&p.cfg.state_dir, state)) ||
+	    (kube && config_set(&p.cfg.kube_enabled, "true")) ||
+	    (label && config_set(&p.cfg.match_label, label)))
 		goto out;
+	if (maddr && config_set(&p.cfg.metrics_addr, maddr))
+		goto out;
+	metrics_init("probe", 60);
+	m_events = metrics_counter("armorsmith_probe_events_published_total", NULL,
+				   "Distinct behaviors published (or spooled) for Kafka.");
+	m_reports = metrics_counter("armorsmith_probe_reports_published_total", NULL,
+				    "NodeReports published (or spooled) for Kafka.");
+	if (p.cfg.metrics_addr && *p.cfg.metrics_addr &&
+	    metrics_serve(p.cfg.metrics_addr, &metrics, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
@@ -715,6 +878,18 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
+	if (config_kube_enabled(&p.cfg)) {
+		/* Before the discovery thread: curl's global set-up is not thread-safe. */
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		if (kube_client_new(&p.kube, err, sizeof(err)) < 0 ||
+		    pod_discovery_start(&p.pods, p.kube, p.cfg.node_name, p.cfg.match_label, NULL,
+					err, sizeof(err)) < 0) {
+			log_error("kubernetes: %s", err);
+			goto out;
+		}
+		log_info("looking for target pods on node %s (match label '%s')", p.cfg.node_name,
+			 p.cfg.match_label);
+	}
 	log_info("node %s tailing %s, publishing to %s", p.cfg.node_name, p.audit_path,
 		 p.cfg.kafka_brokers);
 	probe_loop(&p);
@@ -734,7 +909,10 @@ out:
 				  rd_kafka_outq_len(p.producer));
 		rd_kafka_destroy(p.producer);
 	}
+	httpd_stop(metrics);
 	spool_close(p.spool);
+	pod_discovery_stop(p.pods);
+	kube_client_free(p.kube);
 	bpf_capture_close(p.bpf);
 	probe_runs_free(&p.runs);
 	free(p.audit_path);

@@ -43,6 +43,7 @@ static int run_init(struct probe_run *r, const Armorsmith__V1__ModelingControl *
 	r->start_ns = c->start_unix_nano;
 	r->audit_session = t && t->audit_session != AUDIT_SESSION_UNSET ? t->audit_session : 0;
 	r->cgroup_id = t ? t->cgroup_id : 0;
+	r->k8s = probe_target_is_k8s(t);
 	for (size_t i = 0; i < c->n_sources; i++) {
 		if (c->sources[i] == ARMORSMITH__V1__SOURCE__SOURCE_BPF)
 			r->src_bpf = true;
@@ -58,9 +59,19 @@ static int run_init(struct probe_run *r, const Armorsmith__V1__ModelingControl *
 	return 0;
 }
 
+bool probe_target_is_k8s(const Armorsmith__V1__Target *t)
+{
+	static const char *const kinds[] = {"Deployment", "StatefulSet", "DaemonSet", "Pod"};
+
+	for (size_t i = 0; t && t->kind && i < sizeof(kinds) / sizeof(*kinds); i++)
+		if (strcmp(t->kind, kinds[i]) == 0)
+			return true;
+	return false;
+}
+
 struct probe_run *probe_runs_apply(struct probe_runs *runs,
 				   const Armorsmith__V1__ModelingControl *c, const char *node,
-				   int64_t now_ns)
+				   bool kube, int64_t now_ns)
 {
 	struct probe_run *r = find_run(runs, c->policy_key);
 	const Armorsmith__V1__Target *t = c->target;
@@ -73,9 +84,7 @@ struct probe_run *probe_runs_apply(struct probe_runs *runs,
 	}
 	if (c->state != ARMORSMITH__V1__MODELING_CONTROL__STATE__STATE_MODELING)
 		return NULL;
-	/* Local targets name their node; cluster targets arrive with issue 5's
-	 * pod resolution. */
-	if (!t || strcmp(t->node, node) != 0)
+	if (!t || (probe_target_is_k8s(t) ? !kube : strcmp(t->node, node) != 0))
 		return NULL;
 	if (c->deadline_unix_nano <= now_ns && !r)
 		return NULL; /* a finished run seen when re-reading the compacted topic */

@@ -30,6 +30,9 @@ struct probe_run {
 	uint32_t bpf_run_id;	 /* this run's id in the BPF maps */
 	bool bpf_attached;
 	char *cgroup_path; /* relative to the cgroup2 root, "" when none */
+	bool k8s;	   /* a Kubernetes target: its containers are discovered */
+	bool discovering;  /* handed to pod discovery */
+	uint32_t containers; /* containers (cgroups) captured so far */
 	enum probe_run_state state;
 	struct strset seen; /* "kind:key" of published behaviors */
 	uint64_t events_published;
@@ -50,10 +53,15 @@ struct probe_runs {
 };
 
 /* Applies a control record; returns the run this node should take part in
- * (new, or with a moved deadline), or NULL when the record is not for us. */
+ * (new, or with a moved deadline), or NULL when the record is not for us.
+ * Local targets name their node; Kubernetes targets (Deployment,
+ * StatefulSet, DaemonSet, Pod) concern every node when kube is set, whose
+ * pods are then searched for the target's containers. */
 struct probe_run *probe_runs_apply(struct probe_runs *runs,
 				   const Armorsmith__V1__ModelingControl *c, const char *node,
-				   int64_t now_ns);
+				   bool kube, int64_t now_ns);
+/* Whether a target kind is one of Kubernetes' (not LocalProcess). */
+bool probe_target_is_k8s(const Armorsmith__V1__Target *t);
 /* The run a process belongs to, by audit session or by cgroup; NULL if none. */
 struct probe_run *probe_runs_attribute(struct probe_runs *runs, uint32_t pid, uint32_t ses,
 				       int64_t record_ns);

@@ -84,8 +84,38 @@ static void test_bad_files_give_clear_errors(void)
 	config_free(&cfg);
 }
 
+static void test_kube_keys(void)
+{
+	struct armorsmith_config cfg;
+	char err[256] = "";
+	char *path = write_tmp("kube:\n  enabled: \"true\"\n  namespace: armor\n"
+			       "  match_label: example.com/model\nhttp:\n  metrics_addr: :9999\n");
+
+	CHECK(config_init_defaults(&cfg) == 0);
+	CHECK(!config_kube_enabled(&cfg));
+	CHECK_STR(cfg.kube_namespace, CONFIG_DEFAULT_NAMESPACE);
+	CHECK_STR(cfg.match_label, CONFIG_DEFAULT_MATCH_LABEL);
+	CHECK_STR(cfg.status_addr, CONFIG_DEFAULT_STATUS_ADDR);
+	CHECK(config_load_file(&cfg, path, err, sizeof(err)) == 0);
+	CHECK(config_kube_enabled(&cfg));
+	CHECK_STR(cfg.kube_namespace, "armor");
+	CHECK_STR(cfg.match_label, "example.com/model");
+	CHECK_STR(cfg.metrics_addr, ":9999");
+	/* An empty variable is a value here: it turns label matching off. */
+	setenv("ARMORSMITH_MATCH_LABEL", "", 1);
+	setenv("ARMORSMITH_KUBE", "false", 1);
+	CHECK(config_apply_env(&cfg, err, sizeof(err)) == 0);
+	CHECK_STR(cfg.match_label, "");
+	CHECK(!config_kube_enabled(&cfg));
+	unsetenv("ARMORSMITH_MATCH_LABEL");
+	unsetenv("ARMORSMITH_KUBE");
+	config_free(&cfg);
+	unlink(path);
+}
+
 int main(void)
 {
+	test_kube_keys();
 	test_durations();
 	test_file_and_env_precedence();
 	test_bad_files_give_clear_errors();

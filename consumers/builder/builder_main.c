@@ -3,10 +3,14 @@
  * generates the profiles from the merged behavior, writes the
  * ArmorProfileModel through its sink, and publishes ProfileBuilt. */
 #include "apm_model.h"
+#include "controller.h"
 #include "profile_build.h"
 #include "config.h"
+#include "httpd.h"
 #include "kafka.h"
+#include "kube.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "strset.h"
 #include "timeutil.h"
@@ -17,6 +21,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
+#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,6 +35,9 @@ struct builder {
 	rd_kafka_t *producer;
 	struct strset failed; /* runs whose build failed: logged once, not retried */
 	bool once;
+	struct kube_client *kube;	  /* kube.enabled: NULL otherwise */
+	struct controller *controller;	  /* policies in, ArmorProfileModels out */
+	int64_t kube_retry_after_ns;	  /* after a Kubernetes error, wait before retrying */
 };
 
 static void on_signal(int sig)
@@ -50,6 +58,14 @@ static void usage(FILE *out)
 	    "ArmorProfileModel to the file sink (SINK_DIR/NAMESPACE/NAME.json and .yaml),\n"
 	    "publishes ProfileBuilt to armorsmith.profiles.v1 and marks the run Completed.\n"
 	    "\n"
+	    "With --kube it is also the controller: it watches VarmorPolicy and\n"
+	    "VarmorClusterPolicy objects in BehaviorModeling mode, publishes their modeling\n"
+	    "runs to armorsmith.control.v1, moves their status Pending -> Modeling ->\n"
+	    "Completed, and writes each run's ArmorProfileModel to the API server\n"
+	    "(storageType CRDInternal; LocalDisk with the data in SINK_DIR when the API server\n"
+	    "refuses its size). Kubeconfig: in-cluster service account, else $KUBECONFIG,\n"
+	    "else ~/.kube/config.\n"
+	    "\n"
 	    "  --config FILE      YAML configuration (kafka.brokers, postgres.dsn,\n"
 	    "                     builder.sink_dir, builder.grace)\n"
 	    "  --kafka BROKERS    Kafka bootstrap servers (env ARMORSMITH_KAFKA_BROKERS,\n"
@@ -59,6 +75,11 @@ static void usage(FILE *out)
 	    "                     (env ARMORSMITH_SINK_DIR, default /var/lib/armorsmith/models)\n"
 	    "  --grace D          how long to wait for nodes that joined but did not report\n"
 	    "                     (env ARMORSMITH_GRACE, default 30s)\n"
+	    "  --kube             Kubernetes mode (kube.enabled, env ARMORSMITH_KUBE=true)\n"
+	    "  --namespace NS     where cluster policies' models go (kube.namespace, env\n"
+	    "                     ARMORSMITH_NAMESPACE, default " CONFIG_DEFAULT_NAMESPACE ")\n"
+	    "  --metrics-addr H:P serve /healthz and /metrics over HTTP on HOST:PORT\n"
+	    "                     (http.metrics_addr, env ARMORSMITH_METRICS_ADDR; default off)\n"
 	    "  --once             build what is due now, then exit\n"
 	    "  -h, --help         this text\n",
 	    CONFIG_DEFAULT_BROKERS);
@@ -154,7 +175,8 @@ static int builder_build(struct builder *b, const struct store_run *run)
 {
 	struct behavior_model m;
 	struct profile_build pb;
-	char *model_json = NULL;
+	char *model_json = NULL, err[512];
+	bool kube_run;
 	int rc;
 
 	rc = store_load_model(b->store, run->policy_key, run->generation, &m);
@@ -174,13 +196,46 @@ static int builder_build(struct builder *b, const struct store_run *run)
 	rc = builder_sink_files(b, &m, pb.model);
 	if (rc < 0)
 		goto out;
+	kube_run = b->controller && controller_owns(b->controller, run->policy_key);
+	if (kube_run) {
+		bool local_disk;
+		rc = controller_write_model(b->controller, pb.model, &local_disk, err,
+					    sizeof(err));
+		if (rc < 0) {
+			log_error("cannot write the armorprofilemodel of %s: %s", run->policy_key,
+				  err);
+			rc = -EAGAIN;
+			goto out;
+		}
+		if (local_disk)
+			log_info("%s: armorprofilemodel stored as LocalDisk (data in %s/%s)",
+				 run->policy_key, b->cfg.sink_dir, m.namespace);
+	}
 	/* Publish before marking Completed: a crash in between re-publishes the
 	 * same bytes, it never loses the profile. */
 	rc = builder_publish(b, run, &m, pb.apparmor, pb.seccomp, model_json);
 	if (rc < 0)
 		goto out;
+	if (kube_run) {
+		char msg[200];
+		snprintf(msg, sizeof(msg),
+			 "profiles built from the behavior of %u of %u nodes that joined",
+			 m.completed_nodes, m.desired_nodes);
+		rc = controller_run_completed(b->controller, run->policy_key, run->generation,
+					      msg, err, sizeof(err));
+		if (rc < 0) {
+			log_warn("cannot mark the policy of %s Completed: %s", run->policy_key,
+				 err);
+			rc = -EAGAIN;
+			goto out;
+		}
+	}
 	rc = store_mark_completed(b->store, run->policy_key, run->generation, pb.apparmor,
 				  pb.seccomp ? pb.seccomp : "");
+	if (rc == 0)
+		metric_inc(
+		    metrics_counter("armorsmith_builder_runs_built_total", NULL,
+				    "Modeling runs whose profiles were built and published."));
 	if (rc == 0)
 		log_info("built %s generation %" PRIu64 ": %zu syscalls, %u/%u nodes reported",
 			 run->policy_key, run->generation, m.syscalls.len, m.completed_nodes,
@@ -198,11 +253,14 @@ static void builder_tick(struct builder *b)
 	struct store_run *runs = NULL;
 	size_t n = 0;
 	int64_t now = time_now_ns();
+	int rc;
 
 	if (store_list_due_runs(b->store, now, &runs, &n) < 0) {
+		metrics_health_problem("postgresql: cannot list the runs that are due");
 		store_reconnect(b->store);
 		return;
 	}
+	metrics_health_ok();
 	for (size_t i = 0; i < n && !builder_stop; i++) {
 		const struct store_run *r = &runs[i];
 		bool all_reported = r->joined > 0 && r->reported >= r->joined;
@@ -211,13 +269,23 @@ static void builder_tick(struct builder *b)
 
 		if (!all_reported && !grace_over)
 			continue;
+		if (now < b->kube_retry_after_ns)
+			break;
 		snprintf(key, sizeof(key), "%s#%" PRIu64, r->policy_key, r->generation);
 		if (strset_contains(&b->failed, key))
 			continue;
 		if (!all_reported)
 			log_warn("run %s: grace period over with %u of %u nodes reported",
 				 r->policy_key, r->reported, r->joined);
-		if (builder_build(b, r) < 0)
+		rc = builder_build(b, r);
+		if (rc < 0)
+			metric_inc(metrics_counter("armorsmith_builder_build_failures_total", NULL,
+						   "Builds that failed (retried later for "
+						   "Kubernetes errors)."));
+		/* Kubernetes errors pass; anything else would fail the same way again. */
+		if (rc == -EAGAIN)
+			b->kube_retry_after_ns = now + 2 * NSEC_PER_SEC;
+		else if (rc < 0)
 			strset_add(&b->failed, key);
 	}
 	free(runs);
@@ -229,10 +297,16 @@ int main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'}, {"kafka", required_argument, NULL, 'k'},
 	    {"pg", required_argument, NULL, 'p'},     {"sink-dir", required_argument, NULL, 's'},
 	    {"grace", required_argument, NULL, 'g'},  {"once", no_argument, NULL, 'o'},
+	    {"kube", no_argument, NULL, 'K'},	      {"namespace", required_argument, NULL, 'N'},
+	    {"metrics-addr", required_argument, NULL, 'M'},
 	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
 	};
 	struct builder b = {0};
+	const char *maddr = NULL;
+	struct httpd *metrics = NULL;
 	const char *config = NULL, *kafka = NULL, *pg = NULL, *sink = NULL, *grace = NULL;
+	const char *namespace = NULL;
+	bool kube = false;
 	char err[512];
 	int c, rc = 1;
 
@@ -259,6 +333,15 @@ int main(int argc, char **argv)
 		case 'o':
 			b.once = true;
 			break;
+		case 'K':
+			kube = true;
+			break;
+		case 'N':
+			namespace = optarg;
+			break;
+		case 'M':
+			maddr = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -276,8 +359,22 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if ((kafka && config_set(&b.cfg.kafka_brokers, kafka)) ||
-	    (pg && config_set(&b.cfg.pg_dsn, pg)) || (sink && config_set(&b.cfg.sink_dir, sink)))
+	    (pg && config_set(&b.cfg.pg_dsn, pg)) || (sink && config_set(&b.cfg.sink_dir, sink)) ||
+	    (kube && config_set(&b.cfg.kube_enabled, "true")) ||
+	    (namespace && config_set(&b.cfg.kube_namespace, namespace)))
 		goto out;
+	if (maddr && config_set(&b.cfg.metrics_addr, maddr))
+		goto out;
+	metrics_init("builder", 60);
+	metrics_counter("armorsmith_builder_runs_built_total", NULL,
+			"Modeling runs whose profiles were built and published.");
+	metrics_counter("armorsmith_builder_build_failures_total", NULL,
+			"Builds that failed (retried later for Kubernetes errors).");
+	if (b.cfg.metrics_addr && *b.cfg.metrics_addr &&
+	    metrics_serve(b.cfg.metrics_addr, &metrics, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (store_open(b.cfg.pg_dsn, &b.store, err, sizeof(err)) < 0) {
@@ -290,8 +387,25 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
+	if (config_kube_enabled(&b.cfg)) {
+		/* Before any thread exists: curl's global set-up is not thread-safe. */
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		if (kube_client_new(&b.kube, err, sizeof(err)) < 0) {
+			log_error("kubernetes: %s", err);
+			goto out;
+		}
+		if (controller_start(&b.controller, b.kube, b.producer, b.cfg.kafka_brokers,
+				     b.cfg.kube_namespace, err, sizeof(err)) < 0) {
+			log_error("controller: %s", err);
+			goto out;
+		}
+		log_info("controller watching VarmorPolicy and VarmorClusterPolicy (install "
+			 "namespace %s)",
+			 b.cfg.kube_namespace);
+	}
 	log_info("building into %s and %s", b.cfg.sink_dir, TOPIC_PROFILES);
 	while (!builder_stop) {
+		metrics_health_tick();
 		builder_tick(&b);
 		if (b.once)
 			break;
@@ -299,10 +413,13 @@ int main(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	controller_stop(b.controller);
+	kube_client_free(b.kube);
 	if (b.producer) {
 		rd_kafka_flush(b.producer, 10000);
 		rd_kafka_destroy(b.producer);
 	}
+	httpd_stop(metrics);
 	strset_free(&b.failed);
 	store_close(b.store);
 	config_free(&b.cfg);

@@ -506,36 +506,75 @@ static int write_text(const char *path, const char *text)
 	return 0;
 }
 
-static int write_outputs(struct model_ctx *x, const Armorsmith__V1__ProfileBuilt *pb)
+/* A model too large for the profiles topic: the builder's sink has it. */
+static json_t *load_omitted_model(struct model_ctx *x, const Armorsmith__V1__ProfileBuilt *pb)
 {
 	char path[4096];
 	json_error_t jerr;
 	json_t *obj;
+
+	if (x->o.use_running)
+		snprintf(path, sizeof(path), "%s/%s/%s.json", x->cfg.sink_dir, pb->namespace_,
+			 pb->profile_name);
+	else
+		snprintf(path, sizeof(path), "%s/models/%s/%s.json", x->workdir, pb->namespace_,
+			 pb->profile_name);
+	obj = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!obj)
+		log_error("the model was too large for %s and cannot be read from the builder's "
+			  "sink %s: %s",
+			  TOPIC_PROFILES, path, jerr.text);
+	return obj;
+}
+
+static int write_outputs(struct model_ctx *x, const Armorsmith__V1__ProfileBuilt *pb)
+{
+	const char *aa = pb->apparmor_profile, *sc = pb->seccomp_profile;
+	char path[4096] = "";
+	json_error_t jerr;
+	json_t *obj = NULL, *from_sink = NULL;
 	int rc;
 
-	if (mkdir(x->o.out_dir, 0755) < 0 && errno != EEXIST) {
-		log_error("cannot create output dir %s: %s", x->o.out_dir, strerror(errno));
-		return -errno;
+	if (pb->model_omitted) {
+		json_t *profile;
+
+		from_sink = load_omitted_model(x, pb);
+		if (!from_sink)
+			return -ENOENT;
+		/* The texts the record left out, as the object carries them. */
+		profile = json_object_get(json_object_get(from_sink, "data"), "profile");
+		aa = json_string_value(json_object_get(profile, "content"));
+		sc = json_string_value(json_object_get(profile, "seccompContent"));
+		aa = aa ? aa : "";
+		sc = sc ? sc : "";
 	}
-	if (!*pb->seccomp_profile && (x->o.src_bpf || x->o.src_seccomp_audit)) {
+	if (mkdir(x->o.out_dir, 0755) < 0 && errno != EEXIST) {
+		rc = -errno;
+		snprintf(path, sizeof(path), "%s", x->o.out_dir);
+		goto fail;
+	}
+	if (!*sc && (x->o.src_bpf || x->o.src_seccomp_audit)) {
 		log_error("no syscall of the target was observed, so no seccomp profile was built "
 			  "(see the probe's log)");
-		return -ENODATA;
+		rc = -ENODATA;
+		goto out;
 	}
-	if (*pb->seccomp_profile) {
+	if (*sc) {
 		snprintf(path, sizeof(path), "%s/%s.seccomp.json", x->o.out_dir, x->o.name);
-		if ((rc = write_text(path, pb->seccomp_profile)) < 0)
+		if ((rc = write_text(path, sc)) < 0)
 			goto fail;
 	} else {
 		log_warn("no seccomp profile: the sources '%s' capture no syscalls", x->o.sources);
 	}
 	snprintf(path, sizeof(path), "%s/%s.apparmor", x->o.out_dir, x->o.name);
-	if ((rc = write_text(path, pb->apparmor_profile)) < 0)
+	if ((rc = write_text(path, aa)) < 0)
 		goto fail;
-	obj = json_loads(pb->armor_profile_model_json, JSON_REJECT_DUPLICATES, &jerr);
+	obj = from_sink ? json_incref(from_sink)
+			: json_loads(pb->armor_profile_model_json, JSON_REJECT_DUPLICATES, &jerr);
 	if (!obj) {
 		log_error("the builder's ArmorProfileModel is not valid JSON: %s", jerr.text);
-		return -EINVAL;
+		rc = -EINVAL;
+		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/%s.armorprofilemodel.json", x->o.out_dir, x->o.name);
 	rc = apm_model_write_json(obj, path);
@@ -544,15 +583,17 @@ static int write_outputs(struct model_ctx *x, const Armorsmith__V1__ProfileBuilt
 			 x->o.name);
 		rc = apm_model_write_yaml(obj, path);
 	}
-	json_decref(obj);
 	if (rc < 0)
 		goto fail;
 	log_info(
 	    "wrote %s/%s.{seccomp.json,apparmor,armorprofilemodel.yaml,armorprofilemodel.json}",
 	    x->o.out_dir, x->o.name);
-	return 0;
+	goto out;
 fail:
 	log_error("cannot write %s: %s", path, strerror(-rc));
+out:
+	json_decref(obj);
+	json_decref(from_sink);
 	return rc;
 }
 
@@ -678,8 +719,9 @@ int cli_model(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (geteuid() != 0) {
-		log_error("armorsmith model must run as root: it creates the target's cgroup and "
-			  "audit session, and the probe loads BPF programs and reads the audit log");
+		log_error(
+		    "armorsmith model must run as root: it creates the target's cgroup and "
+		    "audit session, and the probe loads BPF programs and reads the audit log");
 		return 1;
 	}
 	if (!x.o.sources_given)

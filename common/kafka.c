@@ -37,6 +37,8 @@ rd_kafka_t *kafka_producer_new(const char *brokers,
 	    kafka_set(conf, "message.timeout.ms", "0", err, errlen) ||
 	    kafka_set(conf, "linger.ms", "5", err, errlen) ||
 	    kafka_set(conf, "compression.codec", "lz4", err, errlen) ||
+	    /* Profiles of big workloads: the topics allow as much (deploy/local/kafka.sh). */
+	    kafka_set(conf, "message.max.bytes", "67108864", err, errlen) ||
 	    kafka_set(conf, "log.connection.close", "false", err, errlen)) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
@@ -163,7 +165,7 @@ int kafka_produce(rd_kafka_t *rk, const char *topic, const char *key, const void
 	}
 	if (e) {
 		log_error("cannot produce to %s: %s", topic, rd_kafka_err2str(e));
-		return -EIO;
+		return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? -EMSGSIZE : -EIO;
 	}
 	return 0;
 }

@@ -32,6 +32,7 @@ rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group,
  * with a message naming the brokers and the topic. */
 int kafka_check_topic(rd_kafka_t *rk, const char *brokers, const char *topic, int timeout_ms,
 		      char *err, size_t errlen);
+/* 0, -EMSGSIZE when the message is larger than the producer allows, -EIO. */
 int kafka_produce(rd_kafka_t *rk, const char *topic, const char *key, const void *value, size_t len,
 		  const char *type_name);
 /* Number of partitions of a topic, or a negative errno. */

@@ -409,4 +409,133 @@ def test_namespaced_policy_validation_and_status(bin_dir, services_env, cluster,
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+        # Without a namespace controller, deleting the namespace leaves its objects.
+        cluster.kubectl("delete", "vpol", "-n", ns, "--all", "--wait=false", check=False)
+        cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+def syllable_words(n):
+    """n distinct ordinary words (no digits, nothing a random-segment
+    classifier would take for an id)."""
+    cons, vows = "bdfgklmnprstvz", "aeiou"
+    syl = [c + v for c in cons for v in vows]
+    out = []
+    for a in syl:
+        for b in syl:
+            for c in syl:
+                out.append(a + b + c)
+                if len(out) == n:
+                    return out
+    return out
+
+
+def test_model_too_large_for_the_api_server_lands_on_local_disk(bin_dir, services_env, cluster,
+                                                                tmp_path):
+    """30,000 files make a model of several MB, which etcd refuses: the builder
+    writes storageType LocalDisk with empty data, keeps the data in its sink,
+    and armorsmith-status exports it whole."""
+    ck = pytest.importorskip("confluent_kafka")
+    pyout = tmp_path / "pyproto"
+    pyout.mkdir()
+    subprocess.run(["protoc", f"--proto_path={REPO / 'proto'}", f"--python_out={pyout}",
+                    str(REPO / "proto/armorsmith/v1/armorsmith.proto")], check=True)
+    import sys
+    sys.path.insert(0, str(pyout))
+    from armorsmith.v1 import armorsmith_pb2 as pb
+
+    tag = uuid.uuid4().hex[:6]
+    ns, name = f"e2e-big-{tag}", "big"
+    profile = f"varmor-{ns}-{name}"
+    key = f"{ns}/{profile}"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    sink = tmp_path / "models"
+    cluster.kubectl("create", "namespace", ns)
+    env = dict(cluster.env, **{k: v for k, v in services_env.items()
+                               if k.startswith("ARMORSMITH_")})
+    env.update(ARMORSMITH_SINK_DIR=str(sink))
+    procs = [start(bin_dir, "armorsmith-merger", [], env, logs),
+             start(bin_dir, "armorsmith-builder", ["--kube"], env, logs)]
+    try:
+        cluster.create({
+            "apiVersion": "crd.varmor.org/v1beta1", "kind": "VarmorPolicy",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"target": {"kind": "Pod", "name": "nowhere"},
+                     "policy": {"enforcer": "BPFSeccomp", "mode": "BehaviorModeling",
+                                "modelingOptions": {"duration": 1}}}})
+
+        def status():
+            return cluster.get("vpol", "-n", ns, name).get("status", {})
+        wait_for("Modeling", lambda: status().get("phase") == "Modeling", 60, procs, logs)
+
+        # A node's probe, as the wire sees it: joined, 30,000 files, completed.
+        words = syllable_words(30000)
+        prod = ck.Producer({"bootstrap.servers": env["ARMORSMITH_KAFKA_BROKERS"],
+                            "enable.idempotence": True, "linger.ms": 20})
+
+        def send(rec):
+            prod.produce("armorsmith.behavior.v1", key=key, value=rec.SerializeToString())
+            prod.poll(0)
+        now = time.time_ns()
+        send(pb.BehaviorRecord(report=pb.NodeReport(
+            policy_key=key, generation=1, node="node-big", report_id=f"{tag}-j",
+            phase=pb.NodeReport.PHASE_JOINED, time_unix_nano=now)))
+        for i, w in enumerate(words):
+            send(pb.BehaviorRecord(event=pb.BehaviorEvent(
+                policy_key=key, generation=1, node="node-big", event_id=f"{tag}/{i}",
+                source=pb.SOURCE_BPF, time_unix_nano=now,
+                file=pb.FileBehavior(path=f"/srv/big/{w[:2]}/{w}.conf", permissions="r"))))
+        send(pb.BehaviorRecord(event=pb.BehaviorEvent(
+            policy_key=key, generation=1, node="node-big", event_id=f"{tag}/s",
+            source=pb.SOURCE_BPF, time_unix_nano=now,
+            syscall=pb.SyscallBehavior(name="getpid"))))
+        send(pb.BehaviorRecord(report=pb.NodeReport(
+            policy_key=key, generation=1, node="node-big", report_id=f"{tag}-c",
+            phase=pb.NodeReport.PHASE_COMPLETED, events_published=30001,
+            time_unix_nano=time.time_ns())))
+        assert prod.flush(60) == 0
+
+        wait_for("Completed", lambda: status().get("phase") == "Completed", 150, procs, logs)
+        apm = cluster.get("ArmorProfileModel", "-n", ns, profile)
+        assert apm["storageType"] == "LocalDisk"
+        assert apm["data"] == {}
+        assert apm["status"]["desiredNumber"] == 1 and apm["status"]["completedNumber"] == 1
+        assert "too large" in (logs / "armorsmith-builder.log").read_text()
+        local = json.loads((sink / ns / f"{profile}.json").read_text())
+        files = local["data"]["dynamicResult"]["bpf"]["files"]
+        assert len(files) == 30000
+        assert len(json.dumps(local)) > 1_600_000  # beyond etcd's 1.5 MiB
+
+        # armorsmith-status exports it whole.
+        (tmp_path / "tls").mkdir()
+        crt, keyf = tmp_path / "tls/tls.crt", tmp_path / "tls/tls.key"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", str(keyf), "-out", str(crt)], check=True, capture_output=True)
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        procs.append(start(bin_dir, "armorsmith-status",
+                           ["--addr", f"127.0.0.1:{port}", "--sink-dir", str(sink)],
+                           dict(env, ARMORSMITH_STATUS_TLS_CERT=str(crt),
+                                ARMORSMITH_STATUS_TLS_KEY=str(keyf)), logs))
+        token = env["ARMORSMITH_KUBE_TOKEN"]
+        out = wait_for("export", lambda: subprocess.run(
+            ["curl", "-sf", "--cacert", str(crt), "-H", f"Authorization: Bearer {token}",
+             f"https://127.0.0.1:{port}/apis/crd.varmor.org/v1beta1/namespaces/{ns}/"
+             f"armorprofilemodels/{profile}"], capture_output=True, text=True).stdout,
+            30, procs, logs)
+        exported = json.loads(out)
+        assert exported["storageType"] == "LocalDisk"
+        assert exported["data"] == local["data"]
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        # Without a namespace controller, deleting the namespace leaves its objects.
+        cluster.kubectl("delete", "vpol", "-n", ns, "--all", "--wait=false", check=False)
         cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)

@@ -35,10 +35,64 @@ struct builder {
 	rd_kafka_t *producer;
 	struct strset failed; /* runs whose build failed: logged once, not retried */
 	bool once;
-	struct kube_client *kube;	  /* kube.enabled: NULL otherwise */
-	struct controller *controller;	  /* policies in, ArmorProfileModels out */
-	int64_t kube_retry_after_ns;	  /* after a Kubernetes error, wait before retrying */
+	struct kube_client *kube;      /* kube.enabled: NULL otherwise */
+	struct controller *controller; /* policies in, ArmorProfileModels out */
+	struct builder_retry *retries; /* runs waiting out a Kubernetes error */
+	size_t n_retries;
+	rd_kafka_resp_err_t delivery_error; /* of the last ProfileBuilt */
 };
+
+/* Per-run backoff, so one run whose model Kubernetes refuses (RBAC, a
+ * terminating namespace) never holds up the others. */
+struct builder_retry {
+	char key[600];
+	int64_t next_ns;
+	int64_t delay_ns;
+};
+
+#define BUILDER_RETRY_MIN_NS (2 * NSEC_PER_SEC)
+#define BUILDER_RETRY_MAX_NS (60 * NSEC_PER_SEC)
+
+static struct builder_retry *builder_retry_find(struct builder *b, const char *key)
+{
+	for (size_t i = 0; i < b->n_retries; i++)
+		if (!strcmp(b->retries[i].key, key))
+			return &b->retries[i];
+	return NULL;
+}
+
+static bool builder_retry_due(struct builder *b, const char *key, int64_t now)
+{
+	struct builder_retry *r = builder_retry_find(b, key);
+
+	return !r || now >= r->next_ns;
+}
+
+static void builder_retry_later(struct builder *b, const char *key, int64_t now)
+{
+	struct builder_retry *r = builder_retry_find(b, key);
+
+	if (!r) {
+		r = realloc(b->retries, (b->n_retries + 1) * sizeof(*r));
+		if (!r)
+			return; /* retried on the next tick instead */
+		b->retries = r;
+		r = &b->retries[b->n_retries++];
+		snprintf(r->key, sizeof(r->key), "%s", key);
+		r->delay_ns = BUILDER_RETRY_MIN_NS / 2;
+	}
+	r->delay_ns =
+	    r->delay_ns * 2 > BUILDER_RETRY_MAX_NS ? BUILDER_RETRY_MAX_NS : r->delay_ns * 2;
+	r->next_ns = now + r->delay_ns;
+}
+
+static void builder_retry_forget(struct builder *b, const char *key)
+{
+	struct builder_retry *r = builder_retry_find(b, key);
+
+	if (r)
+		*r = b->retries[--b->n_retries];
+}
 
 static void on_signal(int sig)
 {
@@ -135,6 +189,17 @@ static int builder_sink_files(struct builder *b, const struct behavior_model *m,
 	return rc;
 }
 
+/* Delivery errors the broker reports later (e.g. a topic with a smaller
+ * max.message.bytes): seen after the flush. */
+static void builder_delivery_report(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+	struct builder *b = opaque;
+
+	(void)rk;
+	if (msg->err)
+		b->delivery_error = msg->err;
+}
+
 static int builder_publish(struct builder *b, const struct store_run *run,
 			   const struct behavior_model *m, const char *aa, const char *sc,
 			   const char *model_json)
@@ -150,7 +215,12 @@ static int builder_publish(struct builder *b, const struct store_run *run,
 	pb.namespace_ = m->namespace;
 	pb.apparmor_profile = (char *)aa;
 	pb.seccomp_profile = (char *)(sc ? sc : "");
-	pb.armor_profile_model_json = (char *)model_json;
+	pb.armor_profile_model_json = (char *)(model_json ? model_json : "");
+	if (!model_json) {
+		pb.apparmor_profile = "";
+		pb.seccomp_profile = "";
+		pb.model_omitted = true;
+	}
 	pb.built_unix_nano = time_now_ns();
 	pb.desired_nodes = m->desired_nodes;
 	pb.completed_nodes = m->completed_nodes;
@@ -161,12 +231,18 @@ static int builder_publish(struct builder *b, const struct store_run *run,
 	if (!buf)
 		return -ENOMEM;
 	armorsmith__v1__profile_built__pack(&pb, buf);
+	b->delivery_error = RD_KAFKA_RESP_ERR_NO_ERROR;
 	rc = kafka_produce(b->producer, TOPIC_PROFILES, run->policy_key, buf, len,
 			   "armorsmith.v1.ProfileBuilt");
 	free(buf);
 	if (rc == 0 && rd_kafka_flush(b->producer, 30000)) {
 		log_error("ProfileBuilt for %s not delivered within 30s", run->policy_key);
 		rc = -ETIMEDOUT;
+	}
+	if (rc == 0 && b->delivery_error) {
+		log_error("ProfileBuilt for %s not delivered: %s", run->policy_key,
+			  rd_kafka_err2str(b->delivery_error));
+		rc = b->delivery_error == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? -EMSGSIZE : -EIO;
 	}
 	return rc;
 }
@@ -177,7 +253,7 @@ static int builder_build(struct builder *b, const struct store_run *run)
 	struct profile_build pb;
 	char *model_json = NULL, err[512];
 	bool kube_run;
-	int rc;
+	int rc, owner;
 
 	rc = store_load_model(b->store, run->policy_key, run->generation, &m);
 	if (rc < 0)
@@ -196,11 +272,19 @@ static int builder_build(struct builder *b, const struct store_run *run)
 	rc = builder_sink_files(b, &m, pb.model);
 	if (rc < 0)
 		goto out;
-	kube_run = b->controller && controller_owns(b->controller, run->policy_key);
+	owner =
+	    b->controller ? controller_run_owner(b->controller, run->policy_key) : CONTROLLER_LOCAL;
+	if (owner == -EAGAIN) {
+		rc = -EAGAIN; /* policies not listed yet */
+		goto out;
+	}
+	if (owner == CONTROLLER_ORPHANED)
+		log_warn("%s: its policy was deleted; the model is kept in %s/%s only",
+			 run->policy_key, b->cfg.sink_dir, m.namespace);
+	kube_run = owner == CONTROLLER_OWNED;
 	if (kube_run) {
 		bool local_disk;
-		rc = controller_write_model(b->controller, pb.model, &local_disk, err,
-					    sizeof(err));
+		rc = controller_write_model(b->controller, pb.model, &local_disk, err, sizeof(err));
 		if (rc < 0) {
 			log_error("cannot write the armorprofilemodel of %s: %s", run->policy_key,
 				  err);
@@ -214,6 +298,14 @@ static int builder_build(struct builder *b, const struct store_run *run)
 	/* Publish before marking Completed: a crash in between re-publishes the
 	 * same bytes, it never loses the profile. */
 	rc = builder_publish(b, run, &m, pb.apparmor, pb.seccomp, model_json);
+	if (rc == -EMSGSIZE) {
+		/* The model is safe in the sink (and Kubernetes): say where, in a
+		 * record that fits, rather than leave the run unfinished. */
+		log_warn("%s: the model (%zu bytes) is too large for %s; publishing ProfileBuilt "
+			 "without it",
+			 run->policy_key, strlen(model_json), TOPIC_PROFILES);
+		rc = builder_publish(b, run, &m, NULL, NULL, NULL);
+	}
 	if (rc < 0)
 		goto out;
 	if (kube_run) {
@@ -221,8 +313,8 @@ static int builder_build(struct builder *b, const struct store_run *run)
 		snprintf(msg, sizeof(msg),
 			 "profiles built from the behavior of %u of %u nodes that joined",
 			 m.completed_nodes, m.desired_nodes);
-		rc = controller_run_completed(b->controller, run->policy_key, run->generation,
-					      msg, err, sizeof(err));
+		rc = controller_run_completed(b->controller, run->policy_key, run->generation, msg,
+					      err, sizeof(err));
 		if (rc < 0) {
 			log_warn("cannot mark the policy of %s Completed: %s", run->policy_key,
 				 err);
@@ -269,10 +361,8 @@ static void builder_tick(struct builder *b)
 
 		if (!all_reported && !grace_over)
 			continue;
-		if (now < b->kube_retry_after_ns)
-			break;
 		snprintf(key, sizeof(key), "%s#%" PRIu64, r->policy_key, r->generation);
-		if (strset_contains(&b->failed, key))
+		if (strset_contains(&b->failed, key) || !builder_retry_due(b, key, now))
 			continue;
 		if (!all_reported)
 			log_warn("run %s: grace period over with %u of %u nodes reported",
@@ -284,9 +374,11 @@ static void builder_tick(struct builder *b)
 						   "Kubernetes errors)."));
 		/* Kubernetes errors pass; anything else would fail the same way again. */
 		if (rc == -EAGAIN)
-			b->kube_retry_after_ns = now + 2 * NSEC_PER_SEC;
+			builder_retry_later(b, key, now);
 		else if (rc < 0)
 			strset_add(&b->failed, key);
+		else
+			builder_retry_forget(b, key);
 	}
 	free(runs);
 }
@@ -294,12 +386,17 @@ static void builder_tick(struct builder *b)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"kafka", required_argument, NULL, 'k'},
-	    {"pg", required_argument, NULL, 'p'},     {"sink-dir", required_argument, NULL, 's'},
-	    {"grace", required_argument, NULL, 'g'},  {"once", no_argument, NULL, 'o'},
-	    {"kube", no_argument, NULL, 'K'},	      {"namespace", required_argument, NULL, 'N'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"kafka", required_argument, NULL, 'k'},
+	    {"pg", required_argument, NULL, 'p'},
+	    {"sink-dir", required_argument, NULL, 's'},
+	    {"grace", required_argument, NULL, 'g'},
+	    {"once", no_argument, NULL, 'o'},
+	    {"kube", no_argument, NULL, 'K'},
+	    {"namespace", required_argument, NULL, 'N'},
 	    {"metrics-addr", required_argument, NULL, 'M'},
-	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct builder b = {0};
 	const char *maddr = NULL;
@@ -337,7 +434,8 @@ int main(int argc, char **argv)
 			kube = true;
 			break;
 		case 'N':
-			namespace = optarg;
+			namespace
+			= optarg;
 			break;
 		case 'M':
 			maddr = optarg;
@@ -381,7 +479,8 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
-	b.producer = kafka_producer_new(b.cfg.kafka_brokers, NULL, NULL, err, sizeof(err));
+	b.producer =
+	    kafka_producer_new(b.cfg.kafka_brokers, builder_delivery_report, &b, err, sizeof(err));
 	if (!b.producer || kafka_check_topic(b.producer, b.cfg.kafka_brokers, TOPIC_PROFILES, 10000,
 					     err, sizeof(err)) < 0) {
 		log_error("%s", err);
@@ -421,6 +520,7 @@ out:
 	}
 	httpd_stop(metrics);
 	strset_free(&b.failed);
+	free(b.retries);
 	store_close(b.store);
 	config_free(&b.cfg);
 	return rc;

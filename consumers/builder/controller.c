@@ -669,14 +669,19 @@ out:
 	return rc;
 }
 
-bool controller_owns(struct controller *c, const char *key)
+int controller_run_owner(struct controller *c, const char *key)
 {
-	bool found;
+	struct ctl_entry *e;
+	int owner;
 
 	pthread_mutex_lock(&c->lock);
-	found = ctl_find(c, key, false) != NULL;
+	e = ctl_find(c, key, false);
+	owner = !e ? CONTROLLER_LOCAL : e->has_owner ? CONTROLLER_OWNED : CONTROLLER_ORPHANED;
 	pthread_mutex_unlock(&c->lock);
-	return found;
+	if (owner == CONTROLLER_ORPHANED &&
+	    (!atomic_load(&c->watches[0].synced) || !atomic_load(&c->watches[1].synced)))
+		return -EAGAIN;
+	return owner;
 }
 
 int controller_run_completed(struct controller *c, const char *key, uint64_t generation,

@@ -42,9 +42,14 @@ int controller_start(struct controller **out, struct kube_client *kube, rd_kafka
 int controller_write_model(struct controller *c, json_t *obj, bool *local_disk, char *err,
 			   size_t errlen);
 
-/* Whether key is a Kubernetes policy's run (from the control topic or a
- * watched policy); local runs of `armorsmith model` are not. */
-bool controller_owns(struct controller *c, const char *key);
+enum controller_owner {
+	CONTROLLER_LOCAL,    /* not a Kubernetes policy's run: `armorsmith model` */
+	CONTROLLER_OWNED,    /* a policy that exists now */
+	CONTROLLER_ORPHANED, /* its policy was deleted: nothing in Kubernetes to write for */
+};
+
+/* Who a run belongs to; -EAGAIN until the first lists are in. */
+int controller_run_owner(struct controller *c, const char *key);
 
 /* The run key/generation was built: its policy (if it still exists and has
  * not started a newer run) goes to phase Completed, with message. Returns 0

@@ -47,7 +47,7 @@ LIBS_OK=$KAFKA_HOME/.complete
 TOPICS=(
   "armorsmith.control.v1:1:cleanup.policy=compact"
   "armorsmith.behavior.v1:4:retention.ms=-1"
-  "armorsmith.profiles.v1:1:cleanup.policy=compact"
+  "armorsmith.profiles.v1:1:cleanup.policy=compact,max.message.bytes=67108864"
   "armorsmith.deadletter.v1:1:"
 )
 
@@ -286,6 +286,14 @@ do_create_topics() {
   for spec in "${TOPICS[@]}"; do
     IFS=: read -r name parts cfg <<<"$spec"
     if grep -qxF "$name" <<<"$existing"; then
+      # Topics made before a size limit was raised get it now (ProfileBuilt carries
+      # whole models; the builder's producer allows 64 MiB).
+      if [[ $cfg == *max.message.bytes=* ]]; then
+        run_tool kafka.admin.ConfigCommand --bootstrap-server "$BOOTSTRAP" \
+          --command-config "$ADMIN_CONF" --alter --entity-type topics --entity-name "$name" \
+          --add-config "max.message.bytes=${cfg##*max.message.bytes=}" >/dev/null 2>>"$OUT_FILE" ||
+          die "could not set max.message.bytes of $name on $BOOTSTRAP (tool errors: $OUT_FILE)"
+      fi
       continue
     fi
     args=(--create --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1)

@@ -38,7 +38,7 @@ command -v go >/dev/null 2>&1 || die "go not found in PATH (needed once to build
 go_env
 mkdir -p "$GOBIN"
 t0=$SECONDS
-msg "building helm v$HELM_VERSION with $(go version | awk '{print $3}') (first run only, ~3 min)"
+msg "building helm v$HELM_VERSION with $(go version | awk '{print $3}') (first run only: 3 to 6 min on 2 cores)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 gomod=$(cd "$GO_ROOT" && go mod download -json "helm.sh/helm/v3@v$HELM_VERSION" 2>>"$log" |

@@ -508,6 +508,9 @@ RBAC_EXPECT = {
                ("update", "armorprofilemodels.crd.varmor.org"),
                ("patch", "armorprofilemodels.crd.varmor.org"),
                ("update", "armorprofilemodels.crd.varmor.org", "status"),
+               # updateExistingWorkloads: rolling restarts of target workloads
+               ("list", "deployments.apps"), ("patch", "statefulsets.apps"),
+               ("patch", "daemonsets.apps"),
                # the status container shares the builder pod's service account
                ("create", "tokenreviews.authentication.k8s.io"),
                ("create", "subjectaccessreviews.authorization.k8s.io")],
@@ -518,7 +521,8 @@ RBAC_EXPECT = {
                 ("create", "varmorpolicies.crd.varmor.org"),
                 ("update", "varmorpolicies.crd.varmor.org"),
                 ("delete", "varmorclusterpolicies.crd.varmor.org"),
-                ("get", "deployments.apps"),
+                ("get", "deployments.apps"), ("delete", "deployments.apps"),
+                ("update", "deployments.apps"), ("list", "replicasets.apps"),
                 ("impersonate", "serviceaccounts")],
     },
     "probe": {

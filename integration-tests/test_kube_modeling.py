@@ -250,6 +250,14 @@ def test_seed_use_case_cluster_policy(bin_dir, services_env, cluster, tmp_path):
         def phase():
             return cluster.get("vcpol", policy).get("status", {}).get("phase")
         wait_for("policy Modeling", lambda: phase() == "Modeling", 60, procs, logs)
+        # updateExistingWorkloads: the labeled Deployments get a rolling restart.
+        def restarted(ns, name):
+            return "armorsmith.io/restartedAt" in (cluster.get("deployment", "-n", ns, name)
+                                                   ["spec"]["template"]["metadata"]
+                                                   .get("annotations") or {})
+        wait_for("rolling restarts", lambda: restarted(ns_a, "demo-4") and
+                 restarted(ns_b, "demo-4"), 30, procs, logs)
+        assert not restarted(ns_b, "demo-5")
         table = cluster.kubectl("get", "vcpol", policy)
         assert "Modeling" in table and profile in table and "AppArmorSeccomp" in table, table
         # The probe has found the containers once it joined the run.

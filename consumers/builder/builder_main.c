@@ -494,7 +494,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		if (controller_start(&b.controller, b.kube, b.producer, b.cfg.kafka_brokers,
-				     b.cfg.kube_namespace, err, sizeof(err)) < 0) {
+				     b.cfg.kube_namespace, b.cfg.match_label, err,
+				     sizeof(err)) < 0) {
 			log_error("controller: %s", err);
 			goto out;
 		}

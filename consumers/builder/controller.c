@@ -2,6 +2,7 @@
 #include "armorsmith/v1/armorsmith.pb-c.h"
 #include "kafka.h"
 #include "log.h"
+#include "pod_match.h"
 #include "policy.h"
 #include "timeutil.h"
 
@@ -46,6 +47,7 @@ struct controller {
 	struct kube_client *kube;
 	rd_kafka_t *producer;
 	char install_ns[64];
+	char match_label[254];
 	pthread_mutex_t lock;
 	struct ctl_entry *entries;
 	size_t n_entries;
@@ -373,6 +375,86 @@ static void ctl_report_invalid(struct controller *c, json_t *obj, const char *ki
 		log_warn("cannot report invalid policy %s/%s: %s", ns ? ns : "", name, err);
 }
 
+/* ---- updateExistingWorkloads ---------------------------------------- */
+
+struct ctl_restart {
+	struct controller *c;
+	const struct policy *p;
+	json_t *selector;
+	const char *plural;
+	char stamp[32];
+	unsigned restarted;
+};
+
+static int ctl_restart_one(const char *type, json_t *obj, void *ctx)
+{
+	struct ctl_restart *r = ctx;
+	json_t *meta = json_object_get(obj, "metadata");
+	json_t *labels = json_object_get(meta, "labels");
+	const char *name = json_string_value(json_object_get(meta, "name"));
+	const char *ns = json_string_value(json_object_get(meta, "namespace"));
+	const char *flag;
+	char path[700], body[200], err[512];
+	json_t *resp = NULL;
+	long status;
+
+	(void)type;
+	if (!name || !ns)
+		return 0;
+	if (r->p->target_name[0] ? strcmp(name, r->p->target_name) != 0
+				 : pod_match_selector(r->selector, labels, err, sizeof(err)) != 1)
+		return 0;
+	/* The workloads vArmor's webhook would see: those with the match label. */
+	flag = json_string_value(json_object_get(labels, r->c->match_label));
+	if (r->c->match_label[0] && (!flag || strcmp(flag, POD_MATCH_LABEL_VALUE) != 0))
+		return 0;
+	snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/%s/%s/%s", ns, r->plural, name);
+	snprintf(body, sizeof(body),
+		 "{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{"
+		 "\"armorsmith.io/restartedAt\":\"%s\"}}}}}",
+		 r->stamp);
+	if (kube_request(r->c->kube, "PATCH", path, body, &status, &resp, err, sizeof(err)) < 0)
+		log_warn("policy %s: cannot restart %s: %s", r->p->key, path, err);
+	else
+		r->restarted++;
+	json_decref(resp);
+	return 0;
+}
+
+/* spec.updateExistingWorkloads: a rolling restart of the target workloads,
+ * as `kubectl rollout restart` does, so the run sees them start. */
+static void ctl_restart_workloads(struct controller *c, const struct policy *p)
+{
+	static const char *const kinds[][2] = {{"Deployment", "deployments"},
+					       {"StatefulSet", "statefulsets"},
+					       {"DaemonSet", "daemonsets"}};
+	struct ctl_restart r = {c, p, NULL, NULL, "", 0};
+	char collection[300], rv[64], err[512];
+
+	if (!p->update_existing)
+		return;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
+		if (!strcmp(p->target_kind, kinds[i][0]))
+			r.plural = kinds[i][1];
+	if (!r.plural)
+		return; /* vArmor restarts no bare pods either */
+	if (p->selector_json && !(r.selector = json_loads(p->selector_json, 0, NULL)))
+		return;
+	format_time(time_now_ns(), r.stamp, sizeof(r.stamp));
+	if (p->target_namespace[0])
+		snprintf(collection, sizeof(collection), "/apis/apps/v1/namespaces/%s/%s",
+			 p->target_namespace, r.plural);
+	else
+		snprintf(collection, sizeof(collection), "/apis/apps/v1/%s", r.plural);
+	if (kube_list(c->kube, collection, ctl_restart_one, &r, rv, sizeof(rv), err, sizeof(err)) <
+	    0)
+		log_warn("policy %s: cannot list %s to restart them: %s", p->key, collection, err);
+	if (r.restarted)
+		log_info("policy %s: restarted %u %s (updateExistingWorkloads)", p->key,
+			 r.restarted, p->target_kind);
+	json_decref(r.selector);
+}
+
 /* The Modeling condition's message: the same text from every path, so a
  * status written from an older event's view changes nothing. */
 static void ctl_modeling_message(const struct policy_run *run, char *buf, size_t len)
@@ -421,6 +503,7 @@ static void ctl_start_run(struct controller *c, struct policy *p, struct policy_
 	modeling.message = msg;
 	if (ctl_set_status(c, p->kind, p->namespace, p->name, &modeling, err, sizeof(err)) < 0)
 		log_warn("policy %s: %s", p->key, err);
+	ctl_restart_workloads(c, p);
 	log_info("policy %s %s%s%s: modeling %s generation %" PRIu64 " until %s", p->kind,
 		 p->namespace, *p->namespace ? "/" : "", p->name, p->key, next.generation, until);
 }
@@ -580,7 +663,8 @@ static void *ctl_watch_thread(void *arg)
 }
 
 int controller_start(struct controller **out, struct kube_client *kube, rd_kafka_t *producer,
-		     const char *brokers, const char *install_ns, char *err, size_t errlen)
+		     const char *brokers, const char *install_ns, const char *match_label,
+		     char *err, size_t errlen)
 {
 	struct controller *c = calloc(1, sizeof(*c));
 	int rc;
@@ -590,6 +674,7 @@ int controller_start(struct controller **out, struct kube_client *kube, rd_kafka
 	c->kube = kube;
 	c->producer = producer;
 	snprintf(c->install_ns, sizeof(c->install_ns), "%s", install_ns);
+	snprintf(c->match_label, sizeof(c->match_label), "%s", match_label ? match_label : "");
 	pthread_mutex_init(&c->lock, NULL);
 	rc = ctl_load_history(c, brokers, err, errlen);
 	if (rc < 0)

@@ -32,7 +32,8 @@ struct controller_stats {
  * kube and producer are borrowed and must outlive the controller;
  * install_ns is where cluster policies' models go. */
 int controller_start(struct controller **out, struct kube_client *kube, rd_kafka_t *producer,
-		     const char *brokers, const char *install_ns, char *err, size_t errlen);
+		     const char *brokers, const char *install_ns, const char *match_label,
+		     char *err, size_t errlen);
 
 /* Writes the ArmorProfileModel obj (a complete object as apm_model_build()
  * makes it) to its namespace: storageType CRDInternal, or LocalDisk with

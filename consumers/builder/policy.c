@@ -200,6 +200,7 @@ int policy_from_json(json_t *obj, const char *install_ns, struct policy *p, char
 		goto fail;
 	}
 	p->duration_min = json_integer_value(duration);
+	p->update_existing = json_is_true(json_object_get(spec, "updateExistingWorkloads"));
 	rc = policy_read_target(spec, p, err, errlen);
 	if (!rc)
 		rc = policy_names(p, install_ns, err, errlen);

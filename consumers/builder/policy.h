@@ -34,6 +34,7 @@ struct policy {
 	char **containers;
 	size_t n_containers;
 	char target_namespace[64]; /* the pods' namespace; "" = every namespace */
+	bool update_existing;	   /* spec.updateExistingWorkloads */
 };
 
 /* Reads obj (kind VarmorPolicy or VarmorClusterPolicy) into p.

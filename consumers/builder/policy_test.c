@@ -41,6 +41,7 @@ static void test_seed_cluster_policy(void)
 	CHECK(p.duration_min == 30);
 	CHECK_STR(p.enforcer, "AppArmorSeccomp");
 	CHECK(p.n_containers == 0);
+	CHECK(p.update_existing);
 	policy_free(&p);
 	json_decref(o);
 }

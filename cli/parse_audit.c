@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 int cli_parse_audit(int argc, char **argv);
 
@@ -143,6 +146,19 @@ static size_t utf8_len(const unsigned char *s)
 	return 0;
 }
 
+#ifdef __SSE2__
+/* The bytes of v that JSON text cannot carry as they are: control bytes
+ * and bytes >= 0x80 (both less than 0x20 as signed bytes), quotes and
+ * backslashes. */
+static inline unsigned json_care(__m128i v)
+{
+	return (unsigned)_mm_movemask_epi8(
+	    _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+			 _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+				      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))));
+}
+#endif
+
 /* Appends s as a JSON string: quotes, backslashes and control bytes
  * escaped, bytes that are no UTF-8 as U+FFFD. Written here rather than
  * with jansson: building, hashing and dumping a json_t per record took more
@@ -162,19 +178,89 @@ static int json_put_string(struct outbuf *o, const char *str)
 	const unsigned char *end = s + n;
 	char *w;
 
-	/* worst case: every byte as \u00XX */
-	if (out_reserve(o, n * 6 + 2))
+	/* worst case: every byte as \u00XX; 16 more for the block stores */
+	if (out_reserve(o, n * 6 + 2 + 16))
 		return -ENOMEM;
 	w = o->p + o->len;
 	*w++ = '"';
+#ifdef __SSE2__
+	/* Most strings need no escaping: they are copied in blocks, checked on
+	 * the way (strings under 16 bytes as two overlapping halves); the
+	 * first byte that needs care sends the rest down the loop below. */
+	if (n >= 16) {
+		unsigned m;
+		size_t r;
+		__m128i v;
+
+		for (; end - s > 16; s += 16, w += 16) {
+			v = _mm_loadu_si128((const __m128i *)(const void *)s);
+			m = json_care(v);
+			_mm_storeu_si128((__m128i *)(void *)w, v);
+			if (m) {
+				s += __builtin_ctz(m);
+				w += __builtin_ctz(m);
+				goto careful;
+			}
+		}
+		/* the last 1..16 bytes: the block that ends with the string,
+		 * stored over bytes that were copied as they are */
+		r = (size_t)(end - s);
+		v = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
+		if (!(json_care(v) >> (16 - r))) {
+			_mm_storeu_si128((__m128i *)(void *)(w - (16 - r)), v);
+			w += r;
+			goto done;
+		}
+	} else if (n >= 8) {
+		__m128i lo = _mm_loadl_epi64((const __m128i *)(const void *)s);
+		__m128i hi = _mm_loadl_epi64((const __m128i *)(const void *)(end - 8));
+
+		if (!json_care(_mm_unpacklo_epi64(lo, hi))) {
+			_mm_storel_epi64((__m128i *)(void *)w, lo);
+			_mm_storel_epi64((__m128i *)(void *)(w + n - 8), hi);
+			w += n;
+			goto done;
+		}
+	} else if (n >= 4) {
+		int32_t lo, hi;
+
+		memcpy(&lo, s, 4);
+		memcpy(&hi, end - 4, 4);
+		if (!(json_care(_mm_set_epi32(0, 0, hi, lo)) & 0xff)) {
+			memcpy(w, &lo, 4);
+			memcpy(w + n - 4, &hi, 4);
+			w += n;
+			goto done;
+		}
+	}
+careful:
+#endif
 	for (;;) {
-		const unsigned char *run = s;
 		unsigned c;
 		size_t l;
 
+#ifdef __SSE2__
+		/* sixteen bytes at a time, stored as they are, up to the first
+		 * that needs care */
+		while (end - s >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+			unsigned m = json_care(v);
+
+			_mm_storeu_si128((__m128i *)(void *)w, v);
+			if (m) {
+				unsigned k = (unsigned)__builtin_ctz(m);
+
+				s += k;
+				w += k;
+				break;
+			}
+			s += 16;
+			w += 16;
+		}
+#else
 		/* eight bytes at a time while none needs care: no control
 		 * byte, no byte >= 0x80, no quote, no backslash */
-		while ((size_t)(end - s) >= 8) {
+		while (end - s >= 8) {
 			uint64_t v, q, b;
 
 			memcpy(&v, s, 8);
@@ -184,12 +270,13 @@ static int json_put_string(struct outbuf *o, const char *str)
 			     ((b - 0x0101010101010101ull) & ~b)) &
 			    0x8080808080808080ull)
 				break;
+			memcpy(w, s, 8);
 			s += 8;
+			w += 8;
 		}
+#endif
 		while (!special[*s])
-			s++;
-		memcpy(w, run, (size_t)(s - run));
-		w += s - run;
+			*w++ = (char)*s++;
 		c = *s;
 		if (!c)
 			break;
@@ -235,6 +322,9 @@ static int json_put_string(struct outbuf *o, const char *str)
 		}
 		s++;
 	}
+#ifdef __SSE2__
+done:
+#endif
 	*w++ = '"';
 	o->len = (size_t)(w - o->p);
 	return 0;
@@ -243,15 +333,27 @@ static int json_put_string(struct outbuf *o, const char *str)
 /* Writes v in decimal at p (at most 20 bytes); returns the length. */
 static size_t put_u64(char *p, uint64_t v)
 {
-	char tmp[20];
-	size_t n = 0;
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+				    "25262728293031323334353637383940414243444546474849"
+				    "50515253545556575859606162636465666768697071727374"
+				    "75767778798081828384858687888990919293949596979899";
+	size_t n = 1;
+	char *w;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		p[i] = tmp[n - 1 - i];
+	for (uint64_t t = v; t >= 10; t /= 100)
+		n += t >= 100 ? 2 : 1;
+	w = p + n;
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+
+		v /= 100;
+		w -= 2;
+		memcpy(w, pairs + r * 2, 2);
+	}
+	if (v >= 10)
+		memcpy(w - 2, pairs + v * 2, 2);
+	else
+		w[-1] = (char)('0' + v);
 	return n;
 }
 
@@ -289,22 +391,27 @@ static int emit_json(const struct apparmor_event *ev, struct outbuf *o, FILE *ou
 
 	for (size_t i = 0; i < n; i++) {
 		size_t klen = f[i].key_len;
+		char *w;
 
-		/* ,"key": and at most 20 digits */
-		if (out_reserve(o, klen + 32))
+		/* ,"key": and at most 20 digits; 16 for the key's block copy */
+		if (out_reserve(o, klen + 48))
 			return -ENOMEM;
-		o->p[o->len++] = i ? ',' : '{';
-		o->p[o->len++] = '"';
-		memcpy(o->p + o->len, f[i].key, klen);
-		o->len += klen;
-		o->p[o->len++] = '"';
-		o->p[o->len++] = ':';
-		if (f[i].str) {
-			if (json_put_string(o, f[i].str))
-				return -ENOMEM;
-		} else {
-			o->len += put_u64(o->p + o->len, f[i].num);
-		}
+		w = o->p + o->len;
+		*w++ = i ? ',' : '{';
+		*w++ = '"';
+		/* keys are NUL-padded to 16 bytes: one block, not a call */
+		if (klen <= 16)
+			memcpy(w, f[i].key, 16);
+		else
+			memcpy(w, f[i].key, klen);
+		w += klen;
+		*w++ = '"';
+		*w++ = ':';
+		if (!f[i].str)
+			w += put_u64(w, f[i].num);
+		o->len = (size_t)(w - o->p);
+		if (f[i].str && json_put_string(o, f[i].str))
+			return -ENOMEM;
 	}
 	if (out_reserve(o, 2))
 		return -ENOMEM;

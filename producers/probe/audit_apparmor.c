@@ -167,44 +167,70 @@ static bool is_apparmor_type(const struct audit_record *rec)
 }
 
 /* key_rules by hash (index + 1; 0 is empty), built once: looking a key up
- * happens for every field of every record. */
+ * happens for every field of every record. The hash takes the first and
+ * last byte and the length, which tells every key of key_rules apart (a
+ * collision would only cost a probe more). */
 #define RULE_SLOTS 256
 
 static unsigned char rule_slots[RULE_SLOTS];
+static unsigned char rule_len[sizeof(key_rules) / sizeof(key_rules[0])];
 static pthread_once_t rule_slots_once = PTHREAD_ONCE_INIT;
 
-static unsigned hash_key(const char *key)
+static unsigned hash_key(const char *key, size_t len)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *key; key++)
-		h = (h ^ (unsigned char)*key) * 16777619u;
-	return h % RULE_SLOTS;
+	return ((unsigned char)key[0] * 3u + (unsigned char)key[len - 1] * 46u +
+		(unsigned)len * 13u) %
+	       RULE_SLOTS;
 }
 
 static void build_rule_slots(void)
 {
 	for (size_t i = 0; i < sizeof(key_rules) / sizeof(key_rules[0]); i++) {
-		unsigned h = hash_key(key_rules[i].key);
+		unsigned h = hash_key(key_rules[i].key, strlen(key_rules[i].key));
 
+		rule_len[i] = (unsigned char)strlen(key_rules[i].key);
 		while (rule_slots[h])
 			h = (h + 1) % RULE_SLOTS;
 		rule_slots[h] = (unsigned char)(i + 1);
 	}
 }
 
-static const struct key_rule *find_rule(const char *key)
+/* a and b, len bytes each, are equal. Keys are a few bytes: compares of a
+ * known size are a few instructions, a call to memcmp() is more. */
+static inline bool key_eq(const char *a, const char *b, size_t len)
 {
-	pthread_once(&rule_slots_once, build_rule_slots);
-	for (unsigned h = hash_key(key); rule_slots[h]; h = (h + 1) % RULE_SLOTS) {
-		const struct key_rule *r = &key_rules[rule_slots[h] - 1];
-		const char *a = r->key, *b = key;
+#define EQ(n)                                                                                      \
+	case n:                                                                                    \
+		return memcmp(a, b, n) == 0
+	switch (len) {
+		EQ(1);
+		EQ(2);
+		EQ(3);
+		EQ(4);
+		EQ(5);
+		EQ(6);
+		EQ(7);
+		EQ(8);
+		EQ(9);
+		EQ(10);
+		EQ(11);
+		EQ(12);
+		EQ(13);
+		EQ(14);
+	default:
+		return memcmp(a, b, len) == 0;
+	}
+#undef EQ
+}
 
-		/* keys are a few bytes: a loop beats a call to strcmp() */
-		while (*a && *a == *b)
-			a++, b++;
-		if (*a == *b)
-			return r;
+/* The rule of key (len bytes, len > 0); rule_slots must be built. */
+static const struct key_rule *find_rule(const char *key, size_t len)
+{
+	for (unsigned h = hash_key(key, len); rule_slots[h]; h = (h + 1) % RULE_SLOTS) {
+		unsigned i = rule_slots[h] - 1u;
+
+		if (rule_len[i] == len && key_eq(key_rules[i].key, key, len))
+			return &key_rules[i];
 	}
 	return NULL;
 }
@@ -212,21 +238,48 @@ static const struct key_rule *find_rule(const char *key)
 static bool parse_decimal(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;
+	size_t n = 0;
+	unsigned d;
 
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		unsigned d;
-
-		if (*s < '0' || *s > '9')
-			return false;
-		d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
+	/* 19 digits cannot overflow: only longer numbers need the check */
+	for (; (d = (unsigned char)s[n] - '0') < 10; n++) {
+		if (n >= 19 && v > (UINT64_MAX - d) / 10)
 			return false;
 		v = v * 10 + d;
 	}
+	if (!n || s[n])
+		return false;
 	*out = v;
 	return true;
+}
+
+/* Writes v in decimal at p; returns the length. p must have room for 20
+ * bytes, which may all be written. */
+static size_t put_u64(char *p, uint64_t v)
+{
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+				    "25262728293031323334353637383940414243444546474849"
+				    "50515253545556575859606162636465666768697071727374"
+				    "75767778798081828384858687888990919293949596979899";
+	char tmp[40];
+	char *w = tmp + 20;
+
+	/* backwards from the last digit, then one fixed-size copy */
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+
+		v /= 100;
+		w -= 2;
+		memcpy(w, pairs + r * 2, 2);
+	}
+	if (v >= 10) {
+		w -= 2;
+		memcpy(w, pairs + v * 2, 2);
+	} else {
+		*--w = (char)('0' + v);
+	}
+	memcpy(p, w, 20);
+	return (size_t)(tmp + 20 - w);
 }
 
 /* Printable UTF-8 text: what a hex-encoded target decodes to when the
@@ -341,15 +394,22 @@ static bool apply_field(const struct key_rule *r, const struct audit_field *f,
 		return true;
 	case V_PROTOCOL:
 		if (bare) {
+			size_t len;
+
 			if (!parse_decimal(v, &n))
 				return false;
-			snprintf(out->protocol, sizeof(out->protocol), "unknown(%" PRIu64 ")", n);
 			for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++)
 				if (protocols[i].num == n) {
-					snprintf(out->protocol, sizeof(out->protocol), "%s",
-						 protocols[i].name);
-					break;
+					/* the names are short: none is cut */
+					memcpy(out->protocol, protocols[i].name,
+					       strlen(protocols[i].name) + 1);
+					return true;
 				}
+			/* "unknown(N)": 9 + 20 digits at most, within protocol[32] */
+			memcpy(out->protocol, "unknown(", 8);
+			len = 8 + put_u64(out->protocol + 8, n);
+			out->protocol[len] = ')';
+			out->protocol[len + 1] = '\0';
 			return true;
 		}
 		if (strlen(v) >= sizeof(out->protocol))
@@ -361,8 +421,10 @@ static bool apply_field(const struct key_rule *r, const struct audit_field *f,
 			return false;
 		out->apparmor = APPARMOR_INVALID;
 		for (size_t i = 1; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
-			if (strcmp(v, kind_names[i]) == 0)
+			if (kind_names[i][0] == v[0] && strcmp(v, kind_names[i]) == 0) {
 				out->apparmor = (enum apparmor_kind)i;
+				break;
+			}
 		return true;
 	case V_TYPE:
 		if (!bare || !parse_decimal(v, &n))
@@ -405,16 +467,22 @@ static int fill(const struct audit_record *rec, struct apparmor_event *out, char
 	}
 	out->apparmor = kind_of_type((uint64_t)rec->type);
 
+	pthread_once(&rule_slots_once, build_rule_slots);
 	for (size_t i = 0; i < rec->nfields; i++) {
 		const struct audit_field *f = &rec->fields[i];
 		const struct key_rule *r;
+		size_t klen;
 
 		/* A user-space AVC's own pid, uid, auid and ses are the
 		 * daemon's; the event is in its msg='...'. */
 		if (user_msg && !f->nested)
 			continue;
 		message_fields++;
-		r = find_rule(f->key);
+		/* key_len is 0 for a key of 4 GiB or a record made by hand */
+		klen = f->key_len ? f->key_len : strlen(f->key);
+		if (!klen)
+			continue;
+		r = find_rule(f->key, klen);
 		/* Keys a newer kernel may add are no reason to drop the event. */
 		if (!r)
 			continue;
@@ -483,14 +551,21 @@ static bool claims_event_id(const char *line, const char *end)
 }
 
 /* dbus-daemon logs AppArmor decisions to syslog without an event id:
- * "... dbus[1692]: apparmor="DENIED" operation=...". */
+ * "... dbus[1692]: apparmor="DENIED" operation=...". Looks at each '='
+ * (few in a line) rather than with memmem(), which costs more on the
+ * many lines that hold no record. */
 static const char *find_apparmor_key(const char *line, const char *end)
 {
-	for (const char *p = line; p + 9 <= end; p++) {
-		p = memmem(p, (size_t)(end - p), "apparmor=", 9);
-		if (!p)
+	if (end - line < 9)
+		return NULL;
+	for (const char *q = line + 8; q < end; q++) {
+		const char *p;
+
+		q = memchr(q, '=', (size_t)(end - q));
+		if (!q)
 			return NULL;
-		if (p == line || p[-1] == ' ' || p[-1] == '\t')
+		p = q - 8;
+		if (memcmp(p, "apparmor", 8) == 0 && (p == line || p[-1] == ' ' || p[-1] == '\t'))
 			return p;
 	}
 	return NULL;
@@ -502,16 +577,19 @@ int audit_parse_apparmor_line(const char *line, size_t len, struct apparmor_even
 	const char *end, *start;
 	int ret;
 
-	memset(out, 0, sizeof(*out));
 	if (err && errlen)
 		err[0] = '\0';
-	if (!line)
+	if (!line) {
+		memset(out, 0, sizeof(*out));
 		return -ENOMSG;
+	}
 	/* Most records of an audit log are no AppArmor event (SYSCALL, PATH,
-	 * SECCOMP, ...): their fields are not worth reading. */
+	 * SECCOMP, ...): their fields are not worth reading. out->rec_ is
+	 * cleared by the record parser, the rest by fill() or here. */
 	ret = audit_record_parse_if(line, len, AUDIT_PARSE_LENIENT, is_apparmor_type, &out->rec_);
 	if (ret == 0)
 		return fill(&out->rec_, out, err, errlen);
+	memset(out, 0, offsetof(struct apparmor_event, rec_));
 	if (ret != -EINVAL)
 		return ret;
 
@@ -540,21 +618,6 @@ int audit_parse_apparmor_line(const char *line, size_t len, struct apparmor_even
 void apparmor_event_free(struct apparmor_event *ev)
 {
 	audit_record_free(&ev->rec_);
-}
-
-/* Writes v in decimal at p; returns the length. */
-static size_t put_u64(char *p, uint64_t v)
-{
-	char tmp[20];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		p[i] = tmp[n - 1 - i];
-	return n;
 }
 
 /* "sec.msec:serial" without printf: this runs for every record. */
@@ -589,17 +652,19 @@ size_t apparmor_event_fields(const struct apparmor_event *ev, struct apparmor_fi
 {
 	size_t n = 0;
 
+/* The keys are padded with NULs to 16 bytes at least (see the header). */
+#define KEY_PAD "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
 #define STR(k, v)                                                                                  \
 	do {                                                                                       \
 		if (v)                                                                             \
 			out[n++] = (struct apparmor_field){                                        \
-			    .key = (k), .key_len = sizeof(k) - 1, .str = (v)};                     \
+			    .key = (k KEY_PAD), .key_len = sizeof(k) - 1, .str = (v)};             \
 	} while (0)
 #define NUM(k, flag, v)                                                                            \
 	do {                                                                                       \
 		if (ev->has & (flag))                                                              \
 			out[n++] = (struct apparmor_field){                                        \
-			    .key = (k), .key_len = sizeof(k) - 1, .num = (v)};                     \
+			    .key = (k KEY_PAD), .key_len = sizeof(k) - 1, .num = (v)};             \
 	} while (0)
 
 	STR("apparmor", apparmor_kind_name(ev->apparmor));
@@ -650,5 +715,6 @@ size_t apparmor_event_fields(const struct apparmor_event *ev, struct apparmor_fi
 	STR("member", ev->member);
 #undef STR
 #undef NUM
+#undef KEY_PAD
 	return n;
 }

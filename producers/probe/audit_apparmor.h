@@ -93,7 +93,7 @@ const char *apparmor_kind_name(enum apparmor_kind kind);
 
 /* One present field of an event under its parse-audit key. */
 struct apparmor_field {
-	const char *key;
+	const char *key; /* NUL-padded: 16 bytes from key on may be read */
 	size_t key_len;
 	const char *str; /* NULL for numbers */
 	uint64_t num;

@@ -40,6 +40,7 @@ struct audit_field {
 	char *value;
 	unsigned char form; /* enum audit_value_form */
 	bool nested;	    /* came from inside msg='...' of a user-space record */
+	uint32_t key_len;   /* strlen(key); 0 when that does not fit */
 };
 
 /* audit_record_parse_ex() flags. LENIENT keeps what a damaged or free-text
@@ -77,6 +78,7 @@ struct audit_record {
 	 * cut off); NULL when every field was read. */
 	const char *rest;
 	char *storage_; /* owns every key and value */
+	size_t storage_cap_, fields_cap_;
 };
 
 /* Returns 0, -EINVAL when the line is not an audit record (or a value is

@@ -2,8 +2,12 @@
 /* Behavior capture from tracepoints only (no fentry, no BPF-LSM): see
  * producers/probe/bpf_capture.h for what user space gets out of it.
  *
- * Everything starts with one hash lookup of the current cgroup id: tasks of
- * no run cost that lookup and nothing else. */
+ * Tasks of no run pay one cgroup-id check: for the syscall programs (run
+ * on every syscall) against a per-CPU memo of the last cgroup seen, else a
+ * hash lookup. User space attaches the programs only while a run exists.
+ * Files known by their struct file are looked up in seen_files by a
+ * fingerprint of their dentry/mount chain before the path walk, which then
+ * runs only for what the run has not done yet. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -97,15 +101,43 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CAP_MAX_CGROUPS);
 	__type(key, __u64);
-	__type(value, __u32);
+	__type(value, struct cap_runref);
 } run_cgroups SEC(".maps");
 
+/* Indexed by the run's slot (cap_runref.slot). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, CAP_MAX_RUNS);
 	__type(key, __u32);
 	__type(value, struct cap_syscalls);
 } run_syscalls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cap_runcache);
+} runcache SEC(".maps");
+
+/* Bumped (by user space and cgroup_mkdir/rmdir) after every change of
+ * run_cgroups: it invalidates every CPU's runcache. */
+volatile __u64 run_gen;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CAP_SEEN_FILES);
+	__type(key, struct cap_fkey);
+	__type(value, __u8);
+} seen_files SEC(".maps");
+
+/* In front of seen_files for the task-context programs (which cannot
+ * interrupt one another on a CPU): a repeat found here costs no hash. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CAP_SEEN_CACHE);
+	__type(key, __u32);
+	__type(value, struct cap_fcache);
+} seen_cache SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -146,11 +178,50 @@ struct {
 	__type(value, struct cap_counters);
 } counters SEC(".maps");
 
-static __always_inline __u32 *current_run(void)
+/* Read-only view of a kernel pointer (kernel 6.2+, inlined by the verifier):
+ * loads through it are direct and fault-safe, unlike bpf_probe_read_kernel
+ * calls. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define kcast(p, type) ((type *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(type)))
+
+/* A kernel pointer's value as a number to hash: the verifier lets a
+ * privileged program subtract two pointers, and nothing else. */
+static __always_inline __u64 ptr_bits(const void *p)
+{
+	return (__u64)p - (__u64)bpf_rdonly_cast(0, bpf_core_type_id_kernel(struct dentry));
+}
+
+static __always_inline struct cap_runref *current_run(void)
 {
 	__u64 cg = bpf_get_current_cgroup_id();
 
 	return bpf_map_lookup_elem(&run_cgroups, &cg);
+}
+
+/* current_run() for the syscall programs, through the per-CPU memo: the
+ * same cgroup as last time on this CPU and no change since costs no hash
+ * lookup. Only programs that cannot interrupt one another (task context)
+ * may share the memo. */
+static __always_inline struct cap_runref *syscall_run(void)
+{
+	__u64 cg = bpf_get_current_cgroup_id();
+	__u64 gen = run_gen;
+	struct cap_runcache *rc;
+	struct cap_runref *ref;
+	__u32 zero = 0;
+
+	rc = bpf_map_lookup_elem(&runcache, &zero);
+	if (!rc)
+		return NULL;
+	if (rc->cgroup_id != cg || rc->gen != gen) {
+		ref = bpf_map_lookup_elem(&run_cgroups, &cg);
+		rc->in_run = ref != NULL;
+		if (ref)
+			rc->ref = *ref;
+		rc->cgroup_id = cg;
+		rc->gen = gen;
+	}
+	return rc->in_run ? &rc->ref : NULL;
 }
 
 static __always_inline struct cap_event *event_begin(__u32 slot, __u32 run, __u32 kind, __u32 op)
@@ -198,7 +269,8 @@ static long hash_word(__u32 i, void *arg)
 
 /* Reports the event unless this run already reported the same behavior.
  * A failed ring-buffer reservation forgets the key again, so the next
- * occurrence is reported: a first occurrence is never lost for good. */
+ * occurrence is reported: a first occurrence is never lost for good.
+ * Returns 1 when the behavior reached, or had reached, the ring buffer. */
 static __noinline int event_emit(struct cap_event *ev)
 {
 	struct hash_ctx hc = {.slot = ev->slot, .h = 0xcbf29ce484222325ULL};
@@ -209,9 +281,7 @@ static __noinline int event_emit(struct cap_event *ev)
 	__u8 one = 1;
 	long err;
 
-	if (!cnt)
-		return 0;
-	if (len > CAP_STR_AREA)
+	if (!cnt || len > CAP_STR_AREA)
 		return 0;
 	/* Stale bytes of an earlier event must not reach the hash. */
 	for (int i = 0; i < 8; i++)
@@ -227,12 +297,12 @@ static __noinline int event_emit(struct cap_event *ev)
 	 * finds the key exists, which makes the common (seen) case dear. */
 	if (bpf_map_lookup_elem(&dedup, &key)) {
 		__sync_fetch_and_add(&cnt->dedup_hits, 1);
-		return 0;
+		return 1;
 	}
 	err = bpf_map_update_elem(&dedup, &key, &one, BPF_NOEXIST);
 	if (err == -17 /* EEXIST */) {
 		__sync_fetch_and_add(&cnt->dedup_hits, 1);
-		return 0;
+		return 1;
 	}
 	if (bpf_ringbuf_output(&events, ev, offsetof(struct cap_event, data) + len, 0)) {
 		if (!err)
@@ -241,7 +311,7 @@ static __noinline int event_emit(struct cap_event *ev)
 		return 0;
 	}
 	__sync_fetch_and_add(&cnt->events, 1);
-	return 0;
+	return 1;
 }
 
 struct walk_ctx {
@@ -346,18 +416,22 @@ static __noinline int put_path(struct cap_event *ev, int idx, struct dentry *den
 	return 0;
 }
 
+/* The task's open file for fd, as a read-only kernel pointer, or NULL. */
 static __always_inline struct file *fd_file(int fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct fdtable *fdt = task->files->fdt;
 	struct file **fds;
 	struct file *f = NULL;
 
-	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0 || fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	/* a pointer to a pointer loads as a number: read the slot */
+	fds = fdt->fd;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
+	if (!f)
+		return NULL;
+	return kcast(f, struct file);
 }
 
 static __always_inline int put_file(struct cap_event *ev, int idx, struct file *f)
@@ -365,6 +439,144 @@ static __always_inline int put_file(struct cap_event *ev, int idx, struct file *
 	if (!f)
 		return -1;
 	return put_path(ev, idx, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
+}
+
+#define FP_INLINE_STEPS 8
+
+struct fp_walk {
+	struct dentry *dentry;
+	struct dentry *mnt_root;
+	struct mount *mnt;
+	__u64 h;
+	__u32 done;
+};
+
+/* One step of walk_step() without copying the name: folds in what decides
+ * the path (the dentry, its name's hash and length, its rename sequence
+ * count; the mounts crossed) so that any rename or mount move on the way
+ * changes the fingerprint. Returns 1 at the end of the walk. */
+static __always_inline long fp_step_one(struct fp_walk *w)
+{
+	struct dentry *d = kcast(w->dentry, struct dentry);
+	struct dentry *parent = d->d_parent;
+
+	if (d == w->mnt_root || d == parent) {
+		struct mount *mnt = kcast(w->mnt, struct mount);
+		struct mount *up = mnt->mnt_parent;
+
+		if (d != w->mnt_root) {
+			w->h = mix(w->h, 1); /* detached */
+			w->done = 1;
+			return 1;
+		}
+		if (up == mnt) {
+			w->h = mix(w->h, ptr_bits(mnt->mnt_ns));
+			w->done = 1;
+			return 1;
+		}
+		parent = mnt->mnt_mountpoint;
+		w->h = mix(w->h, ptr_bits(parent) ^ (ptr_bits(up) * 0x9e3779b97f4a7c15ULL));
+		w->dentry = parent;
+		w->mnt = up;
+		w->mnt_root = up->mnt.mnt_root;
+		return 0;
+	}
+	/* one dependent multiply per level: the three words are combined
+	 * by independent ones first */
+	w->h = mix(w->h, ptr_bits(d) ^ (d->d_name.hash_len * 0x9e3779b97f4a7c15ULL) ^
+			     ((__u64)d->d_seq.seqcount.sequence * 0xc2b2ae3d27d4eb4fULL));
+	w->dentry = parent;
+	return 0;
+}
+
+static long fp_step(__u32 i, void *arg)
+{
+	return fp_step_one(arg);
+}
+
+/* Only file_event() counts these, and only from task context, where the
+ * programs cannot interrupt one another: no atomic needed. */
+static long count_seen_hit(void)
+{
+	__u32 zero = 0;
+	struct cap_counters *cnt = bpf_map_lookup_elem(&counters, &zero);
+
+	if (cnt)
+		cnt->seen_file_hits++;
+	return 0;
+}
+
+static __always_inline bool fkey_eq(const struct cap_fkey *a, const struct cap_fkey *b)
+{
+	return a->fp == b->fp && a->mnt_ns == b->mnt_ns && a->run_id == b->run_id &&
+	       a->what == b->what;
+}
+
+/* A behavior on an open file (open, exec, mmap, fchmod, ...): checked
+ * against seen_files by fingerprint first; the path walk and the content
+ * dedup run only on a miss, and the fingerprint is remembered only once
+ * the behavior reached the ring buffer. */
+static __noinline int file_event(__u32 scratch, __u32 run, __u32 kind, __u32 op, __u32 perms,
+				 struct file *file)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file *f = kcast(file, struct file);
+	struct dentry *dentry = f->f_path.dentry;
+	struct vfsmount *vfsmnt = f->f_path.mnt;
+	struct mount *mnt;
+	__u64 gen = run_gen;
+	struct cap_fcache *fc;
+	struct fp_walk w = {};
+	struct cap_fkey k = {};
+	struct cap_event *ev;
+	__u32 idx;
+	__u8 one = 1;
+	bool dir;
+
+	if (!dentry || !vfsmnt)
+		return 0;
+	dir = (dentry->d_inode->i_mode & S_IFMT) == S_IFDIR;
+	mnt = kcast((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt), struct mount);
+	w.dentry = dentry;
+	w.mnt = mnt;
+	w.mnt_root = vfsmnt->mnt_root;
+	w.h = mix(0xcbf29ce484222325ULL, ptr_bits(dentry->d_inode));
+	w.h = mix(w.h, ptr_bits(mnt));
+	/* most paths are short: their steps inline, the rest in a loop */
+#pragma clang loop unroll(full)
+	for (int i = 0; i < FP_INLINE_STEPS; i++)
+		if (fp_step_one(&w))
+			goto walked;
+	bpf_loop(CAP_WALK_DEPTH - FP_INLINE_STEPS, fp_step, &w, 0);
+walked:
+	k.run_id = run;
+	k.what = kind << 24 | op << 16 | (__u32)dir << 8 | (perms & 0xff);
+	k.mnt_ns = ptr_bits(task->nsproxy->mnt_ns);
+	k.fp = mix(w.h, w.done);
+	idx = k.fp & (CAP_SEEN_CACHE - 1);
+	fc = bpf_map_lookup_elem(&seen_cache, &idx);
+	if (!fc)
+		return 0;
+	if (fc->gen == gen && fkey_eq(&fc->key, &k))
+		return count_seen_hit();
+	if (bpf_map_lookup_elem(&seen_files, &k)) {
+		fc->key = k;
+		fc->gen = gen;
+		return count_seen_hit();
+	}
+
+	ev = event_begin(scratch, run, kind, op);
+	if (!ev)
+		return 0;
+	ev->perms = perms;
+	if (put_path(ev, 1, dentry, vfsmnt))
+		return 0;
+	if (event_emit(ev)) {
+		bpf_map_update_elem(&seen_files, &k, &one, BPF_ANY);
+		fc->key = k;
+		fc->gen = gen;
+	}
+	return 0;
 }
 
 static __always_inline int put_cwd(struct cap_event *ev, int idx)
@@ -435,14 +647,10 @@ static __always_inline void file_path_op2(__u32 run, __u32 op, int dfd1, const c
 
 static __always_inline void file_fd_op(__u32 run, __u32 op, int fd, __u32 perms)
 {
-	struct cap_event *ev = event_begin(CAP_SLOT_SYSCALL, run, CAP_K_FILE, op);
+	struct file *f = fd_file(fd);
 
-	if (!ev)
-		return;
-	ev->perms = perms;
-	if (put_file(ev, 1, fd_file(fd)))
-		return;
-	event_emit(ev);
+	if (f)
+		file_event(CAP_SLOT_SYSCALL, run, CAP_K_FILE, op, perms, f);
 }
 
 static __always_inline void net_sock_fill(struct cap_event *ev, int fd)
@@ -555,22 +763,23 @@ static __always_inline bool in_compat_syscall(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 
-	return BPF_CORE_READ(task, thread_info.status) & TS_COMPAT;
+	return task->thread_info.status & TS_COMPAT;
 }
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(cap_sys_enter, struct pt_regs *regs, long id)
 {
-	__u32 *runp = current_run();
+	struct cap_runref *ref = syscall_run();
 	struct cap_syscalls *sc;
+	__u32 run, slot;
 	bool compat;
-	__u32 run;
 
-	if (!runp)
+	if (!ref)
 		return 0;
-	run = *runp;
+	run = ref->run_id;
+	slot = ref->slot;
 	compat = in_compat_syscall();
-	sc = bpf_map_lookup_elem(&run_syscalls, &run);
+	sc = bpf_map_lookup_elem(&run_syscalls, &slot);
 	if (sc && id >= 0 && id < CAP_SYSCALL_BITS) {
 		__u64 *w = compat ? &sc->compat[(id >> 6) & (CAP_SYSCALL_WORDS - 1)]
 				  : &sc->native[(id >> 6) & (CAP_SYSCALL_WORDS - 1)];
@@ -716,10 +925,9 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(cap_sys_exit, struct pt_regs *regs, long ret)
 {
 	long id = regs->orig_ax;
-	struct cap_event *ev;
+	struct cap_runref *ref;
 	struct file *f;
 	__u64 flags;
-	__u32 *runp;
 
 	if (ret < 0)
 		return 0;
@@ -741,36 +949,28 @@ int BPF_PROG(cap_sys_exit, struct pt_regs *regs, long ret)
 	default:
 		return 0;
 	}
-	runp = current_run();
-	if (!runp || in_compat_syscall() || (flags & O_PATH))
+	if (flags & O_PATH)
 		return 0;
-	ev = event_begin(CAP_SLOT_SYSCALL, *runp, CAP_K_FILE, CAP_OP_OPEN);
-	if (!ev)
+	ref = syscall_run();
+	if (!ref || in_compat_syscall())
 		return 0;
 	f = fd_file(ret);
 	if (!f)
 		return 0;
-	ev->perms = open_perms(flags, BPF_CORE_READ(f, f_mode));
-	if (put_file(ev, 1, f))
-		return 0;
-	event_emit(ev);
+	file_event(CAP_SLOT_SYSCALL, ref->run_id, CAP_K_FILE, CAP_OP_OPEN,
+		   open_perms(flags, f->f_mode), f);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(cap_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u32 *runp = current_run();
-	struct cap_event *ev;
+	struct cap_runref *ref = current_run();
+	struct file *f = bprm->file;
 
-	if (!runp)
+	if (!ref || !f)
 		return 0;
-	ev = event_begin(CAP_SLOT_SYSCALL, *runp, CAP_K_EXEC, CAP_OP_NONE);
-	if (!ev)
-		return 0;
-	if (put_file(ev, 1, BPF_CORE_READ(bprm, file)))
-		return 0;
-	event_emit(ev);
+	file_event(CAP_SLOT_SYSCALL, ref->run_id, CAP_K_EXEC, CAP_OP_NONE, 0, f);
 	return 0;
 }
 
@@ -782,8 +982,8 @@ int BPF_PROG(cap_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
 	struct cgroup_subsys_state *pcss;
 	struct cgroup *parent;
+	struct cap_runref *run;
 	__u64 id, pid;
-	__u32 *run;
 
 	/* hierarchy 0 is the cgroup v2 one, whose ids the helpers return */
 	if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
@@ -798,6 +998,7 @@ int BPF_PROG(cap_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 		return 0;
 	id = BPF_CORE_READ(cgrp, kn, id);
 	bpf_map_update_elem(&run_cgroups, &id, run, BPF_ANY);
+	__sync_fetch_and_add(&run_gen, 1);
 	return 0;
 }
 
@@ -809,7 +1010,8 @@ int BPF_PROG(cap_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 	if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
 		return 0;
 	id = BPF_CORE_READ(cgrp, kn, id);
-	bpf_map_delete_elem(&run_cgroups, &id);
+	if (bpf_map_delete_elem(&run_cgroups, &id) == 0)
+		__sync_fetch_and_add(&run_gen, 1);
 	return 0;
 }
 
@@ -841,8 +1043,8 @@ int BPF_PROG(cap_capable, const struct cred *cred, struct user_namespace *target
 	     const struct user_namespace *capable_ns, int cap, int ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct cap_runref *runp;
 	struct cap_event *ev;
-	__u32 *runp;
 
 	if (ret != 0)
 		return 0;
@@ -855,7 +1057,7 @@ int BPF_PROG(cap_capable, const struct cred *cred, struct user_namespace *target
 		if (vm_accounting_syscall(BPF_CORE_READ(regs, orig_ax)))
 			return 0;
 	}
-	ev = event_begin(CAP_SLOT_CAPABLE, *runp, CAP_K_CAPABILITY, CAP_OP_NONE);
+	ev = event_begin(CAP_SLOT_CAPABLE, runp->run_id, CAP_K_CAPABILITY, CAP_OP_NONE);
 	if (!ev)
 		return 0;
 	ev->num[0] = cap;
@@ -869,8 +1071,8 @@ SEC("tp_btf/signal_generate")
 int BPF_PROG(cap_signal, int sig, struct kernel_siginfo *info, struct task_struct *target,
 	     int group, int result)
 {
+	struct cap_runref *runp;
 	struct cap_event *ev;
-	__u32 *runp;
 	int code;
 
 	/* SEND_SIG_NOINFO (0) and SEND_SIG_PRIV (1) are kernel senders */
@@ -882,7 +1084,7 @@ int BPF_PROG(cap_signal, int sig, struct kernel_siginfo *info, struct task_struc
 	runp = current_run();
 	if (!runp)
 		return 0;
-	ev = event_begin(CAP_SLOT_SIGNAL, *runp, CAP_K_SIGNAL, CAP_OP_NONE);
+	ev = event_begin(CAP_SLOT_SIGNAL, runp->run_id, CAP_K_SIGNAL, CAP_OP_NONE);
 	if (!ev)
 		return 0;
 	ev->num[0] = sig;

@@ -25,6 +25,8 @@
 #define CAP_MAX_CGROUPS 16384
 #define CAP_MAX_RUNS 1024
 #define CAP_DEDUP_ENTRIES 65536
+#define CAP_SEEN_FILES 65536
+#define CAP_SEEN_CACHE 512 /* per CPU, direct-mapped, in front of seen_files */
 #define CAP_RINGBUF_BYTES (8 * 1024 * 1024)
 
 /* Scratch slots: programs that can interrupt one another on a CPU (a signal
@@ -123,6 +125,46 @@ struct cap_syscalls {
 	__u64 compat[CAP_SYSCALL_WORDS];
 };
 
+/* Value of run_cgroups: the run, its slot in run_syscalls (an array, so
+ * the per-syscall bitmap update needs no hash lookup) and the cgroup that
+ * bpf_capture_add_run() was given, which descendants inherit, so that
+ * bpf_capture_remove_cgroup() finds them. */
+struct cap_runref {
+	__u32 run_id;
+	__u32 slot;
+	__u64 root;
+};
+
+/* Per-CPU memo of the last cgroup's attribution for the syscall programs,
+ * valid while run_gen (bumped on every change of run_cgroups) is unchanged. */
+struct cap_runcache {
+	__u64 gen;
+	__u64 cgroup_id;
+	struct cap_runref ref;
+	__u32 in_run;
+	__u32 pad;
+};
+
+/* Key of seen_files, the dedup check made before a path walk for files
+ * known by their struct file (open, mmap, exec, f*chmod/own, ftruncate):
+ * `fp` fingerprints the dentry/mount chain the walk would follow (each
+ * dentry, its name hash and rename sequence count, each mount crossed, the
+ * root's namespace), so a rename or mount change anywhere on the way gives
+ * another key. `what` is kind << 24 | op << 16 | is_dir << 8 | perms. */
+struct cap_fkey {
+	__u32 run_id;
+	__u32 what;
+	__u64 mnt_ns;
+	__u64 fp;
+};
+
+/* A slot of seen_cache: a key of seen_files, valid while run_gen is `gen`
+ * (a removed run bumps it, so a reused run id finds nothing stale). */
+struct cap_fcache {
+	struct cap_fkey key;
+	__u64 gen;
+};
+
 struct cap_dedup_key {
 	__u32 run_id;
 	__u32 kind;
@@ -133,6 +175,7 @@ struct cap_counters {
 	__u64 events;
 	__u64 dedup_hits;
 	__u64 ringbuf_drops;
+	__u64 seen_file_hits; /* repeats found by seen_files, not in dedup_hits */
 };
 
 #endif

@@ -1,44 +1,44 @@
 #!/usr/bin/env bash
-# BPF capture overhead on a syscall-bound microbenchmark (open/close loop),
-# measured in one run, alternating: plain, inside a captured run (every open
-# resolved, hashed and deduplicated in the kernel), and outside any run while
-# the capture is attached (the cgroup lookup every task pays).
+# BPF capture overhead on a syscall-bound microbenchmark: an open/close loop
+# (openloop.c on /etc/hostname), timed under five setups interleaved in
+# every round: none; floor (empty programs on the same two raw syscall
+# tracepoints: what no program body can save, see floor.bpf.c); run (the
+# loop is the captured run); outside (a run exists, the loop is not in it:
+# what every other task on the node pays); idle (capture loaded, no run).
+# See bpf_bench.c and lib.sh.
 # Usage: bench/bpf/overhead.sh [BUILD_DIR] [ITERATIONS] [ROUNDS]  (root)
 set -euo pipefail
 
 build=${1:-/tmp/build-bpf}
 iters=${2:-1000000}
-rounds=${3:-5}
+rounds=${3:-9}
 here=$(cd "$(dirname "$0")" && pwd)
-smoke=$build/bin/bpf-smoke
+bpf_bench=$build/bin/bpf-bench
 work=$(mktemp -d)
-trap 'kill "${holder:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'rm -rf "$work"' EXIT
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
-[[ -x $smoke ]] || { echo "overhead: $smoke not built" >&2; exit 1; }
+[[ -x $bpf_bench ]] || { echo "overhead: $bpf_bench not built" >&2; exit 1; }
+[[ -f $build/bpf/vmlinux.h ]] || { echo "overhead: $build/bpf/vmlinux.h missing" >&2; exit 1; }
 cc -O2 -o "$work/openloop" "$here/openloop.c"
-loop=$work/openloop
+clang -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I"$build/bpf" \
+	-c "$here/floor.bpf.c" -o "$work/floor.bpf.o"
+cc -O2 -o "$work/floor-bench" "$here/floor_bench.c" -lbpf
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# bpf-bench, or floor-bench for mode floor (lib.sh's functions have a local
+# named bench: this one must not read it)
+overhead_bench() {
+	if [[ $1 == floor ]]; then
+		shift
+		"$work/floor-bench" "$work/floor.bpf.o" "$@"
+	else
+		"$bpf_bench" "$@"
+	fi
+}
 
-plain=() inside=() outside=()
-for ((r = 0; r < rounds; r++)); do
-	plain+=("$("$loop" "$iters")")
-	inside+=("$("$smoke" -- "$loop" "$iters" 2>/dev/null | grep -E '^[0-9.]+$')")
-	"$smoke" -- sleep 30 >/dev/null 2>&1 &
-	holder=$!
-	sleep 1 # let it load and attach
-	outside+=("$("$loop" "$iters")")
-	kill "$holder" 2>/dev/null || true
-	wait "$holder" 2>/dev/null || true
-	holder=
-done
-
-p=$(printf '%s\n' "${plain[@]}" | median)
-i=$(printf '%s\n' "${inside[@]}" | median)
-o=$(printf '%s\n' "${outside[@]}" | median)
-echo "open/close loop, $iters iterations, median of $rounds rounds (ns per open+close):"
-echo "  no capture:                 $p"
-awk -v p="$p" -v i="$i" -v o="$o" 'BEGIN {
-	printf "  capture, task in the run:  %s  (ratio %.3f)\n", i, i / p
-	printf "  capture, task outside:     %s  (ratio %.3f)\n", o, o / p
-}'
+bench_rounds overhead_bench "$rounds" "$work/tsv" none floor run outside idle -- \
+	"$work/openloop" "$iters"
+echo "open/close loop, $iters iterations, $rounds interleaved rounds (ns per open+close):"
+bench_summary "$work/tsv" "$(awk -v n="$iters" 'BEGIN { print 1e9 / n }')" ns
+bench_prog_stats "$bpf_bench" run -- "$work/openloop" "$iters"

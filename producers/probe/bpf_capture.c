@@ -33,9 +33,20 @@ _Static_assert(offsetof(struct cap_event, data) - CAP_EVENT_HASHED_OFFSET ==
 /* Descendant cgroups deeper than this are not looked for at add_run. */
 #define CGROUP_SCAN_DEPTH 16
 
+/* A run known to the kernel side: its id and, by position, its slot in
+ * the run_syscalls array. */
+struct run_slot {
+	uint32_t run_id;
+	bool used;
+};
+
 struct bpf_capture {
 	struct capture *skel;
 	struct ring_buffer *rb;
+	int stats_fd;
+	bool attached;
+	int nruns;
+	struct run_slot runs[CAP_MAX_RUNS];
 	bpf_behavior_cb cb;
 	void *cb_ctx;
 	int delivered;
@@ -530,6 +541,7 @@ int bpf_capture_open(struct bpf_capture **out, char *err, size_t errlen)
 		snprintf(err, errlen, "allocating bpf capture: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
+	c->stats_fd = -1;
 	step = "opening bpf object";
 	c->skel = capture__open();
 	if (!c->skel) {
@@ -540,10 +552,13 @@ int bpf_capture_open(struct bpf_capture **out, char *err, size_t errlen)
 	ret = capture__load(c->skel);
 	if (ret)
 		goto cleanup;
+	/* Attached once to fail here rather than at the first run, then
+	 * detached: with no run, no task pays for the programs. */
 	step = "attaching bpf programs";
 	ret = capture__attach(c->skel);
 	if (ret)
 		goto cleanup;
+	capture__detach(c->skel);
 	step = "creating ring buffer";
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_event, c, NULL);
 	if (!c->rb) {
@@ -566,14 +581,28 @@ cleanup:
 
 struct cgroup_scan {
 	int map_fd;
-	uint32_t run_id;
+	struct cap_runref ref;
 	uint64_t cgroup_id;
 	int found;
 };
 
-static int cgroup_add(int map_fd, uint64_t id, uint32_t run_id)
+static int cgroup_add(int map_fd, uint64_t id, const struct cap_runref *ref)
 {
-	return bpf_map_update_elem(map_fd, &id, &run_id, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(map_fd, &id, ref, BPF_ANY) ? -errno : 0;
+}
+
+/* After any change of run_cgroups: every CPU's memo of it is stale. */
+static void run_gen_bump(struct bpf_capture *c)
+{
+	__atomic_fetch_add(&c->skel->bss->run_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+static int run_find(const struct bpf_capture *c, uint32_t run_id)
+{
+	for (int i = 0; i < CAP_MAX_RUNS; i++)
+		if (c->runs[i].used && c->runs[i].run_id == run_id)
+			return i;
+	return -1;
 }
 
 /* Walks a cgroup2 directory tree; once the run's cgroup is found (a
@@ -602,7 +631,7 @@ static int cgroup_scan_dir(struct cgroup_scan *s, int dfd, int depth, bool insid
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
 			continue;
 		if (inside) {
-			ret = cgroup_add(s->map_fd, st.st_ino, s->run_id);
+			ret = cgroup_add(s->map_fd, st.st_ino, &s->ref);
 			if (ret)
 				break;
 		}
@@ -646,44 +675,84 @@ static int cgroup2_mount(char *out, size_t outlen)
 	return ret;
 }
 
-int bpf_capture_add_run(struct bpf_capture *c, uint32_t run_id, uint64_t cgroup_id)
+/* The run's slot, taken (with a cleared syscall bitmap) if it is new. */
+static int run_slot_get(struct bpf_capture *c, uint32_t run_id)
 {
 	struct cap_syscalls zero = {0};
-	struct cgroup_scan s = {.run_id = run_id, .cgroup_id = cgroup_id};
+	uint32_t slot;
+	int i = run_find(c, run_id);
+
+	if (i >= 0)
+		return i;
+	for (i = 0; i < CAP_MAX_RUNS && c->runs[i].used; i++)
+		;
+	if (i == CAP_MAX_RUNS)
+		return -ENOSPC;
+	slot = (uint32_t)i;
+	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.run_syscalls), &slot, &zero, BPF_ANY))
+		return -errno;
+	c->runs[i].run_id = run_id;
+	c->runs[i].used = true;
+	c->nruns++;
+	return i;
+}
+
+int bpf_capture_add_run(struct bpf_capture *c, uint32_t run_id, uint64_t cgroup_id)
+{
+	struct cgroup_scan s = {.cgroup_id = cgroup_id};
 	char root[2048];
 	struct stat st;
-	int fd, ret;
+	int fd, ret, slot;
 
+	if (!c->attached) {
+		ret = capture__attach(c->skel);
+		if (ret) {
+			capture__detach(c->skel);
+			return ret < 0 ? ret : -EINVAL;
+		}
+		c->attached = true;
+	}
+	slot = run_slot_get(c, run_id);
+	if (slot < 0) {
+		if (c->nruns == 0) {
+			capture__detach(c->skel);
+			c->attached = false;
+		}
+		return slot;
+	}
+	s.ref.run_id = run_id;
+	s.ref.slot = (uint32_t)slot;
+	s.ref.root = cgroup_id;
 	s.map_fd = bpf_map__fd(c->skel->maps.run_cgroups);
-	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.run_syscalls), &run_id, &zero,
-				BPF_NOEXIST) &&
-	    errno != EEXIST)
-		return -errno;
-	ret = cgroup_add(s.map_fd, cgroup_id, run_id);
+	ret = cgroup_add(s.map_fd, cgroup_id, &s.ref);
 	if (ret)
-		return ret;
+		goto out;
 	/* Cgroups that already exist below the run's one have missed their
 	 * cgroup_mkdir: add them now. */
 	if (cgroup2_mount(root, sizeof(root)))
-		return 0;
+		goto out;
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		goto out;
 	if (fstat(fd, &st)) {
 		close(fd);
-		return 0;
+		goto out;
 	}
-	return cgroup_scan_dir(&s, fd, 0, st.st_ino == cgroup_id);
+	ret = cgroup_scan_dir(&s, fd, 0, st.st_ino == cgroup_id);
+out:
+	run_gen_bump(c);
+	return ret;
 }
 
-/* Deletes every key of map_fd for which match() holds. */
+/* Deletes every key of map_fd for which match(key, value, arg) holds;
+ * returns how many or negative errno. */
 static int map_delete_matching(int map_fd, size_t key_size, size_t value_size,
-			       bool (*match)(const void *key, const void *value, uint32_t run),
-			       uint32_t run)
+			       bool (*match)(const void *key, const void *value, uint64_t arg),
+			       uint64_t arg)
 {
 	unsigned char *keys = NULL, *key, *value;
 	size_t n = 0, cap = 0;
-	int ret = 0;
+	int ret = 0, deleted = 0;
 
 	key = calloc(2, key_size);
 	value = calloc(1, value_size);
@@ -695,7 +764,7 @@ static int map_delete_matching(int map_fd, size_t key_size, size_t value_size,
 	if (bpf_map_get_next_key(map_fd, NULL, key))
 		goto cleanup;
 	do {
-		if (bpf_map_lookup_elem(map_fd, key, value) == 0 && match(key, value, run)) {
+		if (bpf_map_lookup_elem(map_fd, key, value) == 0 && match(key, value, arg)) {
 			if (n == cap) {
 				size_t ncap = cap ? 2 * cap : 64;
 				unsigned char *k = realloc(keys, ncap * key_size);
@@ -713,38 +782,74 @@ static int map_delete_matching(int map_fd, size_t key_size, size_t value_size,
 		memcpy(key + key_size, key, key_size);
 	} while (bpf_map_get_next_key(map_fd, key + key_size, key) == 0);
 	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(map_fd, keys + i * key_size);
+		deleted += bpf_map_delete_elem(map_fd, keys + i * key_size) == 0;
 
 cleanup:
 	free(keys);
 	free(key);
 	free(value);
-	return ret;
+	return ret ? ret : deleted;
 }
 
-static bool cgroup_of_run(const void *key, const void *value, uint32_t run)
+static bool cgroup_of_run(const void *key, const void *value, uint64_t run)
 {
 	(void)key;
-	return *(const uint32_t *)value == run;
+	return ((const struct cap_runref *)value)->run_id == run;
 }
 
-static bool dedup_of_run(const void *key, const void *value, uint32_t run)
+static bool cgroup_below(const void *key, const void *value, uint64_t root)
+{
+	(void)key;
+	return ((const struct cap_runref *)value)->root == root;
+}
+
+static bool dedup_of_run(const void *key, const void *value, uint64_t run)
 {
 	(void)value;
 	return ((const struct cap_dedup_key *)key)->run_id == run;
 }
 
+static bool seen_file_of_run(const void *key, const void *value, uint64_t run)
+{
+	(void)value;
+	return ((const struct cap_fkey *)key)->run_id == run;
+}
+
 int bpf_capture_remove_run(struct bpf_capture *c, uint32_t run_id)
 {
-	int ret;
+	int ret, slot = run_find(c, run_id);
 
 	ret = map_delete_matching(bpf_map__fd(c->skel->maps.run_cgroups), sizeof(uint64_t),
-				  sizeof(uint32_t), cgroup_of_run, run_id);
-	if (ret)
+				  sizeof(struct cap_runref), cgroup_of_run, run_id);
+	if (ret < 0)
 		return ret;
-	bpf_map_delete_elem(bpf_map__fd(c->skel->maps.run_syscalls), &run_id);
-	return map_delete_matching(bpf_map__fd(c->skel->maps.dedup), sizeof(struct cap_dedup_key),
-				   sizeof(uint8_t), dedup_of_run, run_id);
+	run_gen_bump(c);
+	if (slot >= 0) {
+		c->runs[slot].used = false;
+		c->nruns--;
+	}
+	if (c->nruns == 0 && c->attached) {
+		capture__detach(c->skel);
+		c->attached = false;
+	}
+	ret = map_delete_matching(bpf_map__fd(c->skel->maps.seen_files), sizeof(struct cap_fkey),
+				  sizeof(uint8_t), seen_file_of_run, run_id);
+	if (ret < 0)
+		return ret;
+	ret = map_delete_matching(bpf_map__fd(c->skel->maps.dedup), sizeof(struct cap_dedup_key),
+				  sizeof(uint8_t), dedup_of_run, run_id);
+	return ret < 0 ? ret : 0;
+}
+
+int bpf_capture_remove_cgroup(struct bpf_capture *c, uint64_t cgroup_id)
+{
+	int ret = map_delete_matching(bpf_map__fd(c->skel->maps.run_cgroups), sizeof(uint64_t),
+				      sizeof(struct cap_runref), cgroup_below, cgroup_id);
+
+	if (ret < 0)
+		return ret;
+	run_gen_bump(c);
+	return ret ? 0 : -ENOENT;
 }
 
 int bpf_capture_poll(struct bpf_capture *c, int timeout_ms, bpf_behavior_cb cb, void *ctx)
@@ -765,6 +870,8 @@ int bpf_capture_syscalls(struct bpf_capture *c, uint32_t run_id, uint32_t arch,
 {
 	struct cap_syscalls sc;
 	const __u64 *words;
+	int i = run_find(c, run_id);
+	uint32_t slot;
 
 	if (arch == AUDIT_ARCH_X86_64)
 		words = sc.native;
@@ -772,7 +879,10 @@ int bpf_capture_syscalls(struct bpf_capture *c, uint32_t run_id, uint32_t arch,
 		words = sc.compat;
 	else
 		return -EINVAL;
-	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.run_syscalls), &run_id, &sc))
+	if (i < 0)
+		return -ENOENT;
+	slot = (uint32_t)i;
+	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.run_syscalls), &slot, &sc))
 		return -errno;
 	for (int w = 0; w < CAP_SYSCALL_WORDS; w++)
 		for (int bit = 0; bit < 64; bit++)
@@ -800,8 +910,9 @@ int bpf_capture_stats(struct bpf_capture *c, struct bpf_capture_stats *out)
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < ncpus; i++) {
 		out->events += per[i].events;
-		out->dedup_hits += per[i].dedup_hits;
+		out->dedup_hits += per[i].dedup_hits + per[i].seen_file_hits;
 		out->ringbuf_drops += per[i].ringbuf_drops;
+		out->seen_file_hits += per[i].seen_file_hits;
 	}
 	out->dropped_paths = c->dropped_paths;
 
@@ -810,10 +921,38 @@ cleanup:
 	return ret;
 }
 
+int bpf_capture_enable_prog_stats(struct bpf_capture *c)
+{
+	if (c->stats_fd >= 0)
+		return 0;
+	c->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	return c->stats_fd < 0 ? -errno : 0;
+}
+
+int bpf_capture_prog_stats(struct bpf_capture *c,
+			   void (*cb)(const char *prog, uint64_t runs, uint64_t run_ns, void *ctx),
+			   void *ctx)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, c->skel->obj)
+	{
+		struct bpf_prog_info info = {0};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			return -errno;
+		cb(bpf_program__name(prog), info.run_cnt, info.run_time_ns, ctx);
+	}
+	return 0;
+}
+
 void bpf_capture_close(struct bpf_capture *c)
 {
 	if (!c)
 		return;
+	if (c->stats_fd >= 0)
+		close(c->stats_fd);
 	ring_buffer__free(c->rb);
 	capture__destroy(c->skel);
 	free(c);
@@ -840,6 +979,12 @@ int bpf_capture_remove_run(struct bpf_capture *c, uint32_t run_id)
 	return -EOPNOTSUPP;
 }
 
+int bpf_capture_remove_cgroup(struct bpf_capture *c, uint64_t cgroup_id)
+{
+	(void)c, (void)cgroup_id;
+	return -EOPNOTSUPP;
+}
+
 int bpf_capture_poll(struct bpf_capture *c, int timeout_ms, bpf_behavior_cb cb, void *ctx)
 {
 	(void)c, (void)timeout_ms, (void)cb, (void)ctx;
@@ -857,6 +1002,20 @@ int bpf_capture_stats(struct bpf_capture *c, struct bpf_capture_stats *out)
 {
 	(void)c;
 	memset(out, 0, sizeof(*out));
+	return -EOPNOTSUPP;
+}
+
+int bpf_capture_enable_prog_stats(struct bpf_capture *c)
+{
+	(void)c;
+	return -EOPNOTSUPP;
+}
+
+int bpf_capture_prog_stats(struct bpf_capture *c,
+			   void (*cb)(const char *prog, uint64_t runs, uint64_t run_ns, void *ctx),
+			   void *ctx)
+{
+	(void)c, (void)cb, (void)ctx;
 	return -EOPNOTSUPP;
 }
 

@@ -4,10 +4,17 @@
  *   its existing descendants to a run; cgroups created below it later are
  *   added by the kernel at cgroup_mkdir, before their first task runs.
  *   Tasks in no run's cgroup contribute nothing.
+ * - Cost: the programs are attached only while at least one run exists;
+ *   then every syscall of every task pays the raw syscall tracepoints and a
+ *   per-CPU check of its cgroup (see bench/bpf/README.md for figures).
  * - Deduplication is in the kernel, per run: each distinct behavior reaches
  *   the callback once (again only if the kernel's LRU table forgot it, or a
  *   ring-buffer overflow made the kernel drop it: then it is reported on its
- *   next occurrence, never lost for good).
+ *   next occurrence, never lost for good). For files known by their struct
+ *   file (opens, mmaps, execs, f*chmod/own, ftruncate) a first check by a
+ *   64-bit fingerprint of the dentry/mount chain skips the path walk for
+ *   repeats; any rename or mount move on the chain changes the fingerprint,
+ *   so a file reached by a new path is walked and reported again.
  * - Files opened (open, openat, openat2, creat) and mapped executable
  *   (mmap PROT_EXEC) are resolved in the kernel from the opened struct
  *   file: the path the kernel resolved, relative to the task's mount
@@ -78,8 +85,16 @@ struct bpf_capture;
  * when BPF is unavailable or the build has no BPF support. */
 int bpf_capture_open(struct bpf_capture **out, char *err, size_t errlen);
 
-/* Starts capturing for this cgroup v2 id and its descendants. */
+/* Starts capturing for this cgroup v2 id and its descendants. Called again
+ * with the same run_id and another cgroup (one per container of a pod),
+ * adds that cgroup to the same run: one syscall bitmap, one dedup scope.
+ * At most 1024 runs at a time (-ENOSPC). */
 int bpf_capture_add_run(struct bpf_capture *c, uint32_t run_id, uint64_t cgroup_id);
+
+/* Stops capturing for a cgroup given to bpf_capture_add_run() and the
+ * descendants attributed through it (e.g. a pod that went away mid-run);
+ * the run and its other cgroups stay. -ENOENT if none was captured. */
+int bpf_capture_remove_cgroup(struct bpf_capture *c, uint64_t cgroup_id);
 
 /* Stops capturing for the run and forgets its cgroups, syscall bitmap and
  * dedup entries: drain bpf_capture_syscalls() before. */
@@ -95,13 +110,24 @@ int bpf_capture_syscalls(struct bpf_capture *c, uint32_t run_id, uint32_t arch,
 			 void (*cb)(int nr, void *ctx), void *ctx);
 
 struct bpf_capture_stats {
-	uint64_t events;	/* behaviors the kernel sent */
-	uint64_t dedup_hits;	/* occurrences suppressed as already seen */
-	uint64_t ringbuf_drops; /* first occurrences the ring buffer had no room for */
-	uint64_t dropped_paths; /* received but dropped here: truncated or unreachable */
+	uint64_t events;	 /* behaviors the kernel sent */
+	uint64_t dedup_hits;	 /* occurrences suppressed as already seen */
+	uint64_t seen_file_hits; /* of dedup_hits: found before any path walk */
+	uint64_t ringbuf_drops;	 /* first occurrences the ring buffer had no room for */
+	uint64_t dropped_paths;	 /* received but dropped here: truncated or unreachable */
 };
 
 int bpf_capture_stats(struct bpf_capture *c, struct bpf_capture_stats *out);
+
+/* Makes the kernel time every program run (BPF_ENABLE_STATS; it costs two
+ * clock reads per run) until bpf_capture_close(). */
+int bpf_capture_enable_prog_stats(struct bpf_capture *c);
+
+/* Calls cb with each program's name, run count and total run time in ns
+ * (zero unless program stats were enabled). */
+int bpf_capture_prog_stats(struct bpf_capture *c,
+			   void (*cb)(const char *prog, uint64_t runs, uint64_t run_ns, void *ctx),
+			   void *ctx);
 
 void bpf_capture_close(struct bpf_capture *c);
 

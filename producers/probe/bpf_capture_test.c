@@ -220,6 +220,15 @@ static void traceme(const struct script *s)
 	ptrace(PTRACE_TRACEME, 0, NULL, NULL);
 }
 
+static void open_ro(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		_exit(95);
+	close(fd);
+}
+
 static void script(const struct script *s)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -292,6 +301,18 @@ static void script(const struct script *s)
 	}
 	close(dfd);
 
+	/* The walk-free check (seen_files) must not hide a file reached by
+	 * a new path: its directory renamed, a second hard link. */
+	open_ro("olddir/moved.txt");
+	open_ro("olddir/moved.txt");
+	if (rename("olddir", "newdir"))
+		_exit(78);
+	open_ro("newdir/moved.txt");
+	open_ro("hl_a.txt");
+	if (link("hl_a.txt", "hl_b.txt"))
+		_exit(79);
+	open_ro("hl_b.txt");
+
 	if (s->mounts) {
 		if (unshare(CLONE_NEWNS))
 			_exit(74);
@@ -301,6 +322,12 @@ static void script(const struct script *s)
 			_exit(76);
 		if (umount2("sub", 0))
 			_exit(77);
+		/* the same dentry through another mount */
+		if (mount("newdir", "sub", NULL, MS_BIND, NULL))
+			_exit(68);
+		open_ro("sub/moved.txt");
+		if (umount2("sub", 0))
+			_exit(69);
 	}
 }
 
@@ -325,8 +352,9 @@ static int cgroup2_root(char *out, size_t outlen)
 	return ret;
 }
 
-/* Runs the script in a child, in cgroup cg if given, polling meanwhile. */
-static int run_script(struct bpf_capture *c, const struct script *s, struct seen *seen)
+/* Runs fn(arg) in a child, in cgroup cg if given, polling meanwhile. */
+static int run_in(struct bpf_capture *c, const char *cg, void (*fn)(const void *), const void *arg,
+		  struct seen *seen)
 {
 	int go[2], st = -1;
 	pid_t p;
@@ -342,15 +370,15 @@ static int run_script(struct bpf_capture *c, const struct script *s, struct seen
 		close(go[1]);
 		if (read(go[0], &b, 1) != 1)
 			_exit(99);
-		script(s);
+		fn(arg);
 		_exit(0);
 	}
 	close(go[0]);
-	if (s->cg) {
+	if (cg) {
 		char procs[PATH_MAX], pid[32];
 		int fd;
 
-		snprintf(procs, sizeof(procs), "%s/cgroup.procs", s->cg);
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
 		snprintf(pid, sizeof(pid), "%d", (int)p);
 		fd = open(procs, O_WRONLY);
 		if (fd < 0 || write(fd, pid, strlen(pid)) < 0)
@@ -371,6 +399,111 @@ static int run_script(struct bpf_capture *c, const struct script *s, struct seen
 	while (bpf_capture_poll(c, 50, on_behavior, seen) > 0)
 		;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void script_fn(const void *arg)
+{
+	script(arg);
+}
+
+static int run_script(struct bpf_capture *c, const struct script *s, struct seen *seen)
+{
+	return run_in(c, s->cg, script_fn, s, seen);
+}
+
+/* One open and one syscall nobody else in the test child makes. */
+struct pod_op {
+	const char *path;
+	long nr;
+};
+
+static void pod_op_fn(const void *arg)
+{
+	const struct pod_op *op = arg;
+
+	open_ro(op->path);
+	syscall(op->nr);
+}
+
+#define RUN_POD 8
+
+/* A run over several cgroups (one per container of a pod): two siblings
+ * in the run, a third beside them that is not; then one of the two leaves
+ * the run (bpf_capture_remove_cgroup) while the run goes on. */
+static void syscall_bit(int nr, void *ctx);
+
+static void test_pod(struct bpf_capture *c, const char *root, const char *dir)
+{
+	const char *names[] = {"pod-a", "pod-b", "pod-x"};
+	char cg[3][2600], path[4][PATH_MAX], line[PATH_MAX + 32];
+	uint64_t id[3];
+	unsigned char bits[1024] = {0};
+	struct seen seen = {0};
+	struct stat st;
+	int ret;
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(cg[i], sizeof(cg[i]), "%s/armorsmith-bpf-test-%d-%s", root, (int)getpid(),
+			 names[i]);
+		if (mkdir(cg[i], 0755) || stat(cg[i], &st)) {
+			CHECK(0, "creating cgroup %s: %s", cg[i], strerror(errno));
+			goto done;
+		}
+		id[i] = st.st_ino;
+	}
+	for (int i = 0; i < 4; i++) {
+		snprintf(path[i], sizeof(path[i]), "%s/%s%s.txt", dir, i < 3 ? names[i] : "pod-b",
+			 i < 3 ? "" : "-after");
+		if (write_file(path[i], "x")) {
+			CHECK(0, "creating %s", path[i]);
+			goto done;
+		}
+	}
+	CHECK(bpf_capture_add_run(c, RUN_POD, id[0]) == 0, "add_run pod-a");
+	CHECK(bpf_capture_add_run(c, RUN_POD, id[1]) == 0, "add_run pod-b, same run");
+	CHECK(bpf_capture_remove_cgroup(c, id[2]) == -ENOENT, "remove_cgroup of no run");
+	{
+		struct pod_op a = {path[0], 110 /* getppid */}, b = {path[1], 24 /* sched_yield */},
+			      x = {path[2], 111 /* getpgrp */};
+
+		ret = run_in(c, cg[0], pod_op_fn, &a, &seen);
+		CHECK(ret == 0, "pod-a child exited %d", ret);
+		ret = run_in(c, cg[1], pod_op_fn, &b, &seen);
+		CHECK(ret == 0, "pod-b child exited %d", ret);
+		ret = run_in(c, cg[2], pod_op_fn, &x, &seen);
+		CHECK(ret == 0, "pod-x child exited %d", ret);
+	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(line, sizeof(line), "file %.4000s r", path[i]);
+		CHECK(seen_count(&seen, line) == (i < 2 ? 1u : 0u), "\"%s\" seen %zu times", line,
+		      seen_count(&seen, line));
+	}
+	CHECK(bpf_capture_syscalls(c, RUN_POD, AUDIT_ARCH_X86_64, syscall_bit, bits) == 0,
+	      "pod syscalls");
+	CHECK(bits[110] && bits[24], "pod bitmap lacks getppid (pod-a) or sched_yield (pod-b)");
+	CHECK(!bits[111], "pod bitmap has getpgrp, made only outside the run");
+
+	CHECK(bpf_capture_remove_cgroup(c, id[1]) == 0, "remove_cgroup pod-b");
+	{
+		struct pod_op b = {path[3], 39 /* getpid */};
+
+		ret = run_in(c, cg[1], pod_op_fn, &b, &seen);
+		CHECK(ret == 0, "pod-b child exited %d", ret);
+	}
+	snprintf(line, sizeof(line), "file %.4000s r", path[3]);
+	CHECK(seen_count(&seen, line) == 0, "pod-b after remove_cgroup: %s seen", line);
+	memset(bits, 0, sizeof(bits));
+	CHECK(bpf_capture_syscalls(c, RUN_POD, AUDIT_ARCH_X86_64, syscall_bit, bits) == 0 &&
+		  !bits[39] && bits[110],
+	      "pod bitmap after remove_cgroup: getpid %d, getppid %d", bits[39], bits[110]);
+	CHECK(bpf_capture_remove_run(c, RUN_POD) == 0, "remove_run pod");
+
+done:
+	for (int i = 0; i < 3; i++)
+		rmdir(cg[i]);
+	for (int i = 0; i < 4; i++)
+		unlink(path[i]);
+	seen_free(&seen);
 }
 
 static void syscall_bit(int nr, void *ctx)
@@ -394,6 +527,15 @@ static int make_dir(char *tmpl, char *out, size_t outlen)
 	if (write_file(p, "x"))
 		return -1;
 	snprintf(p, sizeof(p), "%s/inearlier.txt", out);
+	if (write_file(p, "x"))
+		return -1;
+	snprintf(p, sizeof(p), "%s/hl_a.txt", out);
+	if (write_file(p, "x"))
+		return -1;
+	snprintf(p, sizeof(p), "%s/olddir", out);
+	if (mkdir(p, 0755))
+		return -1;
+	snprintf(p, sizeof(p), "%s/olddir/moved.txt", out);
 	return write_file(p, "x");
 }
 
@@ -401,9 +543,10 @@ static void rm_dir(const char *dir)
 {
 	if (!dir[0])
 		return;
-	const char *names[] = {"dedup.txt",  "inlater.txt", "inearlier.txt",
-			       "viadot.txt", "created.txt", "renamed.txt",
-			       "sub"};
+	const char *names[] = {
+	    "dedup.txt",   "inlater.txt", "inearlier.txt", "viadot.txt",       "created.txt",
+	    "renamed.txt", "hl_a.txt",	  "hl_b.txt",	   "olddir/moved.txt", "newdir/moved.txt",
+	    "sub",	   "olddir",	  "newdir"};
 	char p[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -509,6 +652,11 @@ int main(void)
 	    "mount mount / source= fstype= flags=rw,rprivate",
 	    "mount mount %s/sub source=tmpfs fstype=tmpfs flags=rw,nosuid",
 	    "mount umount %s/sub source= fstype= flags=",
+	    "file %s/olddir/moved.txt r",
+	    "file %s/newdir/moved.txt r",
+	    "file %s/hl_a.txt r",
+	    "file %s/hl_b.txt r",
+	    "file %s/sub/moved.txt r",
 	};
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
 		if (strstr(expect[i], "127.0.0.1:%d"))
@@ -563,6 +711,9 @@ int main(void)
 	CHECK(bpf_capture_syscalls(c, RUN_ID, AUDIT_ARCH_X86_64, syscall_bit, bits) == -ENOENT,
 	      "bitmap of a removed run");
 	close(lsock);
+
+	/* with no run left the programs were detached: a new run attaches them again */
+	test_pod(c, root, in);
 
 done:
 	bpf_capture_close(c);

@@ -103,3 +103,35 @@ def test_recall_against_strace(bin_dir, services_env, tmp_path, listener):
     assert syscalls <= allowed, sorted(syscalls - allowed)
     model = json.loads((tmp_path / f"{name}.armorprofilemodel.json").read_text())
     assert execs <= set(model["data"]["dynamicResult"]["bpf"]["executions"])
+
+
+def test_capabilities_inferred_without_the_tracepoint(bin_dir, services_env, tmp_path):
+    """ARMORSMITH_BPF_CAPABILITIES=syscalls makes the probe behave as on a
+    kernel without capability:cap_capable: capabilities come from the
+    documented table (producers/probe/cap_infer.h). Each one here is earned
+    by an operation of the script, and one the script does not need (as root
+    on its own file, chmod needs no capability) is absent. mkfifo shows the
+    table is what answered: mknodat of a FIFO needs no capability, so the
+    tracepoint would never report mknod, while the table (deliberately
+    erring towards allowing) does."""
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(WORK)
+    name = f"capinfer-{uuid.uuid4().hex[:8]}"
+    script = (f"cd {WORK} && echo x > f && chmod 600 f && chown nobody f && mkfifo p && "
+              "unshare -m true && "
+              "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0))' && "
+              "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 1023))' && "
+              "python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_RAW, 1)'")
+    env = dict(services_env, ARMORSMITH_BPF_CAPABILITIES="syscalls")
+    r = subprocess.run([str(bin_dir / "armorsmith"), "model", "--name", name, "--out",
+                        str(tmp_path), "--", "bash", "-c", script],
+                       env=env, capture_output=True, text=True, timeout=240)
+    shutil.rmtree(WORK, ignore_errors=True)
+    assert r.returncode == 0, r.stderr
+    model = json.loads((tmp_path / f"{name}.armorprofilemodel.json").read_text())
+    caps = set(model["data"]["dynamicResult"]["bpf"]["capabilities"])
+    assert {"chown", "sys_admin", "net_bind_service", "net_raw", "mknod"} <= caps, caps
+    assert "fowner" not in caps and "dac_override" not in caps, caps
+    profile = (tmp_path / f"{name}.apparmor").read_text()
+    for cap in ("chown", "sys_admin", "net_bind_service", "net_raw"):
+        assert f"capability {cap}," in profile

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "capture.h"
@@ -51,8 +52,29 @@ struct bpf_capture {
 	void *cb_ctx;
 	int delivered;
 	uint64_t dropped_paths;
+	bool cap_tracepoint; /* capabilities come from capability:cap_capable */
 	struct bpf_behavior b;
 };
+
+/* Whether this kernel has the capability:cap_capable tracepoint (6.14+):
+ * its BTF then names the tracepoint's type. ARMORSMITH_BPF_CAPABILITIES=
+ * syscalls forces the inference table instead, so that path is tested on
+ * kernels that have the tracepoint too. */
+static bool cap_tracepoint_available(void)
+{
+	const char *force = getenv("ARMORSMITH_BPF_CAPABILITIES");
+	struct btf *vmlinux;
+	bool has;
+
+	if (force && strcmp(force, "syscalls") == 0)
+		return false;
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return false;
+	has = btf__find_by_name_kind(vmlinux, "btf_trace_cap_capable", BTF_KIND_TYPEDEF) > 0;
+	btf__free(vmlinux);
+	return has;
+}
 
 /* libbpf reports why a load failed only through its print callback; the
  * last warning is kept to name the cause in bpf_capture_open's error. */
@@ -548,6 +570,9 @@ int bpf_capture_open(struct bpf_capture **out, char *err, size_t errlen)
 		ret = -errno;
 		goto cleanup;
 	}
+	c->cap_tracepoint = cap_tracepoint_available();
+	if (!c->cap_tracepoint)
+		bpf_program__set_autoload(c->skel->progs.cap_capable, false);
 	step = "loading bpf programs";
 	ret = capture__load(c->skel);
 	if (ret)
@@ -958,7 +983,18 @@ void bpf_capture_close(struct bpf_capture *c)
 	free(c);
 }
 
+bool bpf_capture_has_capabilities(const struct bpf_capture *c)
+{
+	return c->cap_tracepoint;
+}
+
 #else /* !ARMORSMITH_HAVE_BPF */
+
+bool bpf_capture_has_capabilities(const struct bpf_capture *c)
+{
+	(void)c;
+	return false;
+}
 
 int bpf_capture_open(struct bpf_capture **out, char *err, size_t errlen)
 {

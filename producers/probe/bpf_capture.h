@@ -40,6 +40,7 @@
 #ifndef ARMORSMITH_BPF_CAPTURE_H
 #define ARMORSMITH_BPF_CAPTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -128,6 +129,11 @@ int bpf_capture_enable_prog_stats(struct bpf_capture *c);
 int bpf_capture_prog_stats(struct bpf_capture *c,
 			   void (*cb)(const char *prog, uint64_t runs, uint64_t run_ns, void *ctx),
 			   void *ctx);
+
+/* Whether capabilities come from the capability:cap_capable tracepoint.
+ * Without it (kernels before 6.14, or ARMORSMITH_BPF_CAPABILITIES=syscalls)
+ * no capability events arrive; the probe infers them with cap_infer.h. */
+bool bpf_capture_has_capabilities(const struct bpf_capture *c);
 
 void bpf_capture_close(struct bpf_capture *c);
 

@@ -10,6 +10,7 @@
 #include "audit_tail.h"
 #include "bpf_capture.h"
 #include "bpf_event.h"
+#include "cap_infer.h"
 #include "config.h"
 #include "httpd.h"
 #include "kafka.h"
@@ -227,6 +228,25 @@ static struct probe_run *run_by_bpf_id(struct probe *p, uint32_t id)
 	return NULL;
 }
 
+/* Without the cap_capable tracepoint: a capability the behavior implies
+ * (cap_infer.h), under the same dedup key as a reported one. */
+static void probe_infer_capability(struct probe *p, struct probe_run *r, const char *cap)
+{
+	Armorsmith__V1__BehaviorEvent e = ARMORSMITH__V1__BEHAVIOR_EVENT__INIT;
+	Armorsmith__V1__CapabilityBehavior c = ARMORSMITH__V1__CAPABILITY_BEHAVIOR__INIT;
+	char key[64];
+
+	if (!cap || !p->bpf || bpf_capture_has_capabilities(p->bpf))
+		return;
+	snprintf(key, sizeof(key), "cap\t%s", cap);
+	if (strset_add(&r->seen, key) != 1)
+		return;
+	c.name = (char *)cap;
+	e.behavior_case = ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_CAPABILITY;
+	e.capability = &c;
+	publish_event(p, r, &e, ARMORSMITH__V1__SOURCE__SOURCE_BPF);
+}
+
 static void probe_bpf_behavior(const struct bpf_behavior *b, void *ctx)
 {
 	struct probe *p = ctx;
@@ -248,6 +268,11 @@ static void probe_bpf_behavior(const struct bpf_behavior *b, void *ctx)
 	e.mnt_ns = b->mnt_ns;
 	e.comm = (char *)b->comm;
 	publish_event(p, r, &e, ARMORSMITH__V1__SOURCE__SOURCE_BPF);
+	if (b->kind == BPF_B_NETWORK)
+		probe_infer_capability(
+		    p, r, cap_infer_network(b->family, b->sock_type, b->operation, b->port));
+	else if (b->kind == BPF_B_MOUNT)
+		probe_infer_capability(p, r, "sys_admin");
 }
 
 struct syscall_drain {
@@ -279,6 +304,7 @@ static void probe_bpf_syscall(int nr, void *ctx)
 		e.syscall = &s;
 		publish_event(d->p, d->r, &e, ARMORSMITH__V1__SOURCE__SOURCE_BPF);
 	}
+	probe_infer_capability(d->p, d->r, cap_infer_syscall(name));
 	free(name);
 }
 
@@ -313,7 +339,10 @@ static int probe_bpf_attach(struct probe *p, struct probe_run *r, uint64_t cgrou
 				snprintf(p->bpf_error, sizeof(p->bpf_error), "%s", strerror(-rc));
 			log_error("bpf capture unavailable: %s", p->bpf_error);
 		} else {
-			log_info("bpf capture loaded");
+			log_info("bpf capture loaded (capabilities from %s)",
+				 bpf_capture_has_capabilities(p->bpf)
+				     ? "the capability:cap_capable tracepoint"
+				     : "syscalls and network behavior: no cap_capable tracepoint");
 		}
 	}
 	if (!p->bpf)

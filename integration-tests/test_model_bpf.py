@@ -1,7 +1,7 @@
 """BPF capture end to end: a script of known operations modeled with
 `armorsmith model` (default source: bpf); every operation shows up in the
 profile with the right path and permissions, and nothing the script did not
-do. Recall against strace -f for executions and syscalls."""
+do. Recall against strace -f for executions, opened files and syscalls."""
 import json
 import os
 import re
@@ -89,8 +89,10 @@ def test_recall_against_strace(bin_dir, services_env, tmp_path, listener):
     assert r.returncode == 0, r.stderr
     shutil.rmtree(WORK, ignore_errors=True)
     log = tmp_path / "strace.log"
-    subprocess.run(["strace", "-f", "-qq", "-o", str(log), *cmd], check=True)
-    syscalls, execs = set(), set()
+    # -y: strace prints the file an fd refers to, so opens of relative paths
+    # come with the absolute path the kernel resolved.
+    subprocess.run(["strace", "-f", "-qq", "-y", "-o", str(log), *cmd], check=True)
+    syscalls, execs, opened = set(), set(), set()
     for line in log.read_text().splitlines():
         m = re.match(r"^\d+\s+([a-z0-9_]+)\(", line)
         if m:
@@ -98,11 +100,28 @@ def test_recall_against_strace(bin_dir, services_env, tmp_path, listener):
         m = re.match(r'^\d+\s+execve\("([^"]+)".* = 0$', line)
         if m:
             execs.add(os.path.realpath(m.group(1)))
+        m = re.match(r"^\d+\s+(?:open|openat|openat2|creat)\(.* = \d+<(/[^>]*)>$", line)
+        if m:
+            opened.add(m.group(1))
     prof = json.loads((tmp_path / f"{name}.seccomp.json").read_text())
     allowed = set(prof["syscalls"][0]["names"]) | set(prof["syscalls"][1]["names"])
     assert syscalls <= allowed, sorted(syscalls - allowed)
     model = json.loads((tmp_path / f"{name}.armorprofilemodel.json").read_text())
     assert execs <= set(model["data"]["dynamicResult"]["bpf"]["executions"])
+    # Every file strace saw opened is covered by a file rule (rules may be
+    # globs after path normalisation: ** any depth, * one segment).
+    assert opened, "strace saw no opens"
+    rules = [f["path"] for f in model["data"]["dynamicResult"]["bpf"]["files"]]
+
+    def covered(path):
+        for rule in rules:
+            rx = "".join(".*" if tok == "**" else "[^/]*" if tok == "*" else re.escape(tok)
+                         for tok in re.split(r"(\*\*|\*)", rule))
+            if re.fullmatch(rx, path) or re.fullmatch(rx, path + "/"):
+                return True
+        return False
+    missing = sorted(p for p in opened if not covered(p))
+    assert not missing, (missing, rules)
 
 
 def test_capabilities_inferred_without_the_tracepoint(bin_dir, services_env, tmp_path):

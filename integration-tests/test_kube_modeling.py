@@ -396,6 +396,13 @@ def test_namespaced_policy_validation_and_status(bin_dir, services_env, cluster,
         wait_for("enforcer change refused", refused, 30, procs, logs)
         assert "enforcer" in refused()[0]["message"]
         assert status("good")["phase"] == "Modeling"
+        cluster.kubectl("patch", "vpol", "-n", ns, "good", "--type=json", "-p",
+                        '[{"op": "replace", "path": "/spec/policy/mode", '
+                        '"value": "EnhanceProtect"}]')
+        wait_for("mode change refused",
+                 lambda: any("mode cannot change" in c["message"] for c in refused()), 30,
+                 procs, logs)
+        assert status("good")["phase"] == "Modeling"
 
         # A restarted builder knows the run from the control topic: no new generation.
         builder.terminate()

@@ -538,6 +538,33 @@ static void ctl_move_deadline(struct controller *c, struct policy *p, struct pol
 	log_info("policy %s: deadline moved to %s", p->key, until);
 }
 
+/* vArmor's webhook refuses leaving BehaviorModeling while modeling; with
+ * no webhook here the run goes on to its deadline and the status says so. */
+static void ctl_refuse_mode_change(struct controller *c, const struct policy *p, int64_t now)
+{
+	struct status_change s = {"Modeling",  true, p->profile_name, "Updated", "False",
+				  "Forbidden", NULL};
+	struct ctl_entry *e;
+	char msg[200], err[512];
+	bool active = false;
+
+	if (!p->key[0])
+		return;
+	pthread_mutex_lock(&c->lock);
+	e = ctl_find(c, p->key, false);
+	active = e && e->run.deadline_ns > now;
+	pthread_mutex_unlock(&c->lock);
+	if (!active)
+		return;
+	snprintf(msg, sizeof(msg),
+		 "the mode cannot change while modeling (now %s): the modeling goes on until it "
+		 "completes",
+		 p->mode);
+	s.message = msg;
+	if (ctl_set_status(c, p->kind, p->namespace, p->name, &s, err, sizeof(err)) < 0)
+		log_warn("policy %s: %s", p->key, err);
+}
+
 static void ctl_reconcile(struct controller *c, json_t *obj, const char *kind)
 {
 	struct policy p;
@@ -548,8 +575,10 @@ static void ctl_reconcile(struct controller *c, json_t *obj, const char *kind)
 	int rc;
 
 	rc = policy_from_json(obj, c->install_ns, &p, err, sizeof(err));
-	if (rc == 1)
+	if (rc == 1) {
+		ctl_refuse_mode_change(c, &p, now);
 		return;
+	}
 	if (rc < 0) {
 		c->invalid_policies++;
 		log_warn("invalid %s: %s", kind, err);

@@ -181,8 +181,13 @@ int policy_from_json(json_t *obj, const char *install_ns, struct policy *p, char
 		rc = -EINVAL;
 		goto fail;
 	}
-	if (strcmp(p->mode, "BehaviorModeling") != 0)
+	if (strcmp(p->mode, "BehaviorModeling") != 0) {
+		/* The key still names the policy's run, if it has one. */
+		char ignored[160];
+		if (policy_names(p, install_ns, ignored, sizeof(ignored)) < 0)
+			p->key[0] = '\0';
 		return 1;
+	}
 	if (!in_list(p->enforcer, enforcers, sizeof(enforcers) / sizeof(*enforcers))) {
 		snprintf(err, errlen, "spec.policy.enforcer '%s' is not a vArmor enforcer",
 			 p->enforcer);

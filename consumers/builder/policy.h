@@ -40,7 +40,8 @@ struct policy {
 /* Reads obj (kind VarmorPolicy or VarmorClusterPolicy) into p.
  * install_ns is where cluster policies' models go. Returns 0 when the
  * policy is in BehaviorModeling mode and valid, 1 when it is in another
- * mode (p->mode says which; nothing else to do), -EINVAL when invalid with
+ * mode (p->mode says which; p->key and the names are set, "" when they
+ * would be too long), -EINVAL when invalid with
  * the reason in err (for the policy's status), -ENOMEM. */
 int policy_from_json(json_t *obj, const char *install_ns, struct policy *p, char *err,
 		     size_t errlen);

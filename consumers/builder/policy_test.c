@@ -127,6 +127,7 @@ static void test_other_mode(void)
 
 	CHECK(policy_from_json(o, "varmor", &p, err, sizeof(err)) == 1);
 	CHECK_STR(p.mode, "EnhanceProtect");
+	CHECK_STR(p.key, "n/varmor-n-p"); /* to find a run it may have left */
 	json_decref(o);
 }
 

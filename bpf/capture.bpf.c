@@ -4,7 +4,9 @@
  *
  * Tasks of no run pay one cgroup-id check: for the syscall programs (run
  * on every syscall) against a per-CPU memo of the last cgroup seen, else a
- * hash lookup. User space attaches the programs only while a run exists.
+ * hash lookup. Only while some run has a mount-namespace key do tasks
+ * outside every run's cgroup pay a second check, of their mount namespace.
+ * User space attaches the programs only while a run exists.
  * Files known by their struct file are looked up in seen_files by a
  * fingerprint of their dentry/mount chain before the path walk, which then
  * runs only for what the run has not done yet. */
@@ -42,8 +44,11 @@ char LICENSE[] SEC("license") = "GPL";
 #define NR_umount2 166
 #define NR_socket 41
 #define NR_connect 42
+#define NR_accept 43
 #define NR_bind 49
 #define NR_listen 50
+#define NR_accept4 288
+#define NR_pkey_mprotect 329
 #define NR_openat 257
 #define NR_mkdirat 258
 #define NR_mknodat 259
@@ -119,9 +124,22 @@ struct {
 	__type(value, struct cap_runcache);
 } runcache SEC(".maps");
 
+/* The second key (bpf_capture_add_run_mntns): mount namespace inode
+ * number to run, looked up only for tasks whose cgroup is in no run. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CAP_MAX_MNTNS);
+	__type(key, __u64);
+	__type(value, struct cap_runref);
+} run_mntns SEC(".maps");
+
 /* Bumped (by user space and cgroup_mkdir/rmdir) after every change of
- * run_cgroups: it invalidates every CPU's runcache. */
+ * run_cgroups or run_mntns: it invalidates every CPU's runcache. */
 volatile __u64 run_gen;
+
+/* How many keys run_mntns holds (set by user space): while 0, a task whose
+ * cgroup is in no run costs nothing more. */
+volatile __u32 mntns_keys;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -182,6 +200,7 @@ struct {
  * loads through it are direct and fault-safe, unlike bpf_probe_read_kernel
  * calls. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+extern int LINUX_KERNEL_VERSION __kconfig;
 #define kcast(p, type) ((type *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(type)))
 
 /* A kernel pointer's value as a number to hash: the verifier lets a
@@ -191,11 +210,42 @@ static __always_inline __u64 ptr_bits(const void *p)
 	return (__u64)p - (__u64)bpf_rdonly_cast(0, bpf_core_type_id_kernel(struct dentry));
 }
 
+static __always_inline __u64 current_mnt_ns(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	/* nsproxy is NULL for an exiting task: the load then gives 0, which
+	 * is no namespace's number */
+	return task->nsproxy->mnt_ns->ns.inum;
+}
+
+/* The cgroup decides first; the mount namespace only for a task whose
+ * cgroup is in no run, and only while any mount-namespace key exists. */
 static __always_inline struct cap_runref *current_run(void)
 {
-	__u64 cg = bpf_get_current_cgroup_id();
+	__u64 cg = bpf_get_current_cgroup_id(), ns;
+	struct cap_runref *ref = bpf_map_lookup_elem(&run_cgroups, &cg);
 
-	return bpf_map_lookup_elem(&run_cgroups, &cg);
+	if (ref || !mntns_keys)
+		return ref;
+	ns = current_mnt_ns();
+	return bpf_map_lookup_elem(&run_mntns, &ns);
+}
+
+/* syscall_run()'s second key, off its fast path. */
+static __noinline struct cap_runref *syscall_run_mntns(struct cap_runcache *rc)
+{
+	__u64 ns = current_mnt_ns();
+	struct cap_runref *ref;
+
+	if (rc->mnt_ns != ns) {
+		ref = bpf_map_lookup_elem(&run_mntns, &ns);
+		rc->mnt_in_run = ref != NULL;
+		if (ref)
+			rc->mnt_ref = *ref;
+		rc->mnt_ns = ns;
+	}
+	return rc->mnt_in_run ? &rc->mnt_ref : NULL;
 }
 
 /* current_run() for the syscall programs, through the per-CPU memo: the
@@ -219,9 +269,15 @@ static __always_inline struct cap_runref *syscall_run(void)
 		if (ref)
 			rc->ref = *ref;
 		rc->cgroup_id = cg;
+		if (rc->gen != gen)
+			rc->mnt_ns = 0;
 		rc->gen = gen;
 	}
-	return rc->in_run ? &rc->ref : NULL;
+	if (rc->in_run)
+		return &rc->ref;
+	if (!mntns_keys)
+		return NULL;
+	return syscall_run_mntns(rc);
 }
 
 static __always_inline struct cap_event *event_begin(__u32 slot, __u32 run, __u32 kind, __u32 op)
@@ -512,17 +568,18 @@ static __always_inline bool fkey_eq(const struct cap_fkey *a, const struct cap_f
 	       a->what == b->what;
 }
 
-/* A behavior on an open file (open, exec, mmap, fchmod, ...): checked
- * against seen_files by fingerprint first; the path walk and the content
- * dedup run only on a miss, and the fingerprint is remembered only once
- * the behavior reached the ring buffer. */
-static __noinline int file_event(__u32 scratch, __u32 run, __u32 kind, __u32 op, __u32 perms,
-				 struct file *file)
+/* A behavior on an open file (open, exec, mmap, fchmod, ...), given by
+ * the file's struct path: checked against seen_files by fingerprint first;
+ * the path walk and the content dedup run only on a miss, and the
+ * fingerprint is remembered only once the behavior reached the ring
+ * buffer. Task context only (CAP_SLOT_SYSCALL). */
+static __noinline int file_event(__u32 run, __u32 kind, __u32 op, __u32 perms,
+				 const struct path *path)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct file *f = kcast(file, struct file);
-	struct dentry *dentry = f->f_path.dentry;
-	struct vfsmount *vfsmnt = f->f_path.mnt;
+	struct path *p = kcast(path, struct path);
+	struct dentry *dentry = p->dentry;
+	struct vfsmount *vfsmnt = p->mnt;
 	struct mount *mnt;
 	__u64 gen = run_gen;
 	struct cap_fcache *fc;
@@ -565,7 +622,7 @@ walked:
 		return count_seen_hit();
 	}
 
-	ev = event_begin(scratch, run, kind, op);
+	ev = event_begin(CAP_SLOT_SYSCALL, run, kind, op);
 	if (!ev)
 		return 0;
 	ev->perms = perms;
@@ -650,7 +707,7 @@ static __always_inline void file_fd_op(__u32 run, __u32 op, int fd, __u32 perms)
 	struct file *f = fd_file(fd);
 
 	if (f)
-		file_event(CAP_SLOT_SYSCALL, run, CAP_K_FILE, op, perms, f);
+		file_event(run, CAP_K_FILE, op, perms, &f->f_path);
 }
 
 static __always_inline void net_sock_fill(struct cap_event *ev, int fd)
@@ -710,6 +767,106 @@ static __always_inline void net_listen(__u32 run, int fd)
 	else if (ev->num[0] == AF_INET6)
 		BPF_CORE_READ_INTO(ev->addr, sk, __sk_common.skc_v6_rcv_saddr);
 	event_emit(ev);
+}
+
+/* At accept's exit, from the socket the kernel made: the peer's address
+ * (not its port, which is ephemeral) and the local port it was reached on. */
+static __noinline void net_accept(__u32 run, int fd)
+{
+	struct cap_event *ev = event_begin(CAP_SLOT_SYSCALL, run, CAP_K_NETWORK, CAP_OP_ACCEPT);
+	struct file *f = fd_file(fd);
+	struct socket *sock;
+	struct sock *sk;
+
+	if (!ev || !f)
+		return;
+	sock = kcast(f->private_data, struct socket);
+	sk = kcast(sock->sk, struct sock);
+	ev->num[0] = sk->__sk_common.skc_family;
+	ev->num[1] = sock->type;
+	ev->num[2] = sk->sk_protocol;
+	ev->num[3] = sk->__sk_common.skc_num;
+	if (ev->num[0] == AF_INET)
+		__builtin_memcpy(ev->addr, &sk->__sk_common.skc_daddr, 4);
+	else if (ev->num[0] == AF_INET6)
+		__builtin_memcpy(ev->addr, &sk->__sk_common.skc_v6_daddr, 16);
+	event_emit(ev);
+}
+
+/* include/linux/fs.h: the file is the struct file of a struct
+ * backing_file (overlayfs maps its files' real files into a VMA), since
+ * 6.8; the bit moved with the fanotify pre-content bits in 6.14
+ * (bpf_capture_test's overlay case checks it on the kernel it runs on). */
+static __always_inline __u32 fmode_backing(void)
+{
+	if (LINUX_KERNEL_VERSION >= KERNEL_VERSION(6, 14, 0))
+		return 1u << 24;
+	if (LINUX_KERNEL_VERSION >= KERNEL_VERSION(6, 8, 0))
+		return 1u << 25;
+	return 0;
+}
+
+struct vma_ctx {
+	__u64 file; /* struct file * as a number (0: anonymous) */
+	__u64 end;
+};
+
+static long vma_file(struct task_struct *task, struct vm_area_struct *vma, void *arg)
+{
+	struct vma_ctx *vc = arg;
+	struct file *f = vma->vm_file;
+
+	vc->file = f ? ptr_bits(f) : 0;
+	vc->end = vma->vm_end;
+	return 0;
+}
+
+/* The path the task knows a mapped file by: for a backing file, the
+ * overlayfs path it was opened through, not the real file's (which lies
+ * in a private mount outside the task's namespace: checked too, so that a
+ * wrong guess of the bit can only miss an overlay file, never take another
+ * file's memory for a path). */
+static __always_inline const struct path *mapped_file_path(struct file *f)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 backing = fmode_backing();
+	struct backing_file *bf;
+	struct mount *mnt;
+
+	if (!backing || !bpf_core_type_exists(struct backing_file) || !(f->f_mode & backing))
+		return &f->f_path;
+	mnt = kcast((void *)f->f_path.mnt - bpf_core_field_offset(struct mount, mnt), struct mount);
+	if (mnt->mnt_ns != task->nsproxy->mnt_ns) {
+		bf = kcast((void *)f - bpf_core_field_offset(struct backing_file, file),
+			   struct backing_file);
+		return &bf->user_path;
+	}
+	return &f->f_path;
+}
+
+/* mprotect(PROT_EXEC) that succeeded: AppArmor asks m of the file of every
+ * file-backed mapping in the range (apparmor_file_mprotect). Up to
+ * CAP_MPROTECT_VMAS mappings are looked at. The VMA is found under the mmap
+ * lock; the file is read after bpf_find_vma() let the lock go, through
+ * fault-safe loads, as fd_file() reads an fd table. */
+static __noinline void mprotect_exec(__u32 run, __u64 start, __u64 len)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 end = start + len;
+	struct vma_ctx vc;
+
+	for (int i = 0; i < CAP_MPROTECT_VMAS; i++) {
+		if (start >= end)
+			break;
+		vc.file = 0;
+		vc.end = 0;
+		if (bpf_find_vma(task, start, vma_file, &vc, 0) || vc.end <= start)
+			break;
+		if (vc.file)
+			file_event(run, CAP_K_FILE, CAP_OP_MMAP_EXEC, CAP_P_MMAP,
+				   mapped_file_path(kcast(vc.file, struct file)));
+		start = vc.end;
+	}
 }
 
 static __always_inline void mount_op(__u32 run, __u32 op, const char *target, const char *src,
@@ -932,6 +1089,20 @@ int BPF_PROG(cap_sys_exit, struct pt_regs *regs, long ret)
 	if (ret < 0)
 		return 0;
 	switch (id) {
+	case NR_accept:
+	case NR_accept4:
+		ref = syscall_run();
+		if (ref && !in_compat_syscall())
+			net_accept(ref->run_id, ret);
+		return 0;
+	case NR_mprotect:
+	case NR_pkey_mprotect:
+		if (!(regs->dx & PROT_EXEC))
+			return 0;
+		ref = syscall_run();
+		if (ref && !in_compat_syscall())
+			mprotect_exec(ref->run_id, regs->di, regs->si);
+		return 0;
 	case NR_open:
 		flags = regs->si;
 		break;
@@ -957,8 +1128,7 @@ int BPF_PROG(cap_sys_exit, struct pt_regs *regs, long ret)
 	f = fd_file(ret);
 	if (!f)
 		return 0;
-	file_event(CAP_SLOT_SYSCALL, ref->run_id, CAP_K_FILE, CAP_OP_OPEN,
-		   open_perms(flags, f->f_mode), f);
+	file_event(ref->run_id, CAP_K_FILE, CAP_OP_OPEN, open_perms(flags, f->f_mode), &f->f_path);
 	return 0;
 }
 
@@ -970,7 +1140,7 @@ int BPF_PROG(cap_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm
 
 	if (!ref || !f)
 		return 0;
-	file_event(CAP_SLOT_SYSCALL, ref->run_id, CAP_K_EXEC, CAP_OP_NONE, 0, f);
+	file_event(ref->run_id, CAP_K_EXEC, CAP_OP_NONE, 0, &f->f_path);
 	return 0;
 }
 

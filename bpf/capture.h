@@ -24,6 +24,9 @@
 
 #define CAP_MAX_CGROUPS 16384
 #define CAP_MAX_RUNS 1024
+#define CAP_MAX_MNTNS 4096
+/* File-backed mappings an mprotect(PROT_EXEC) range is looked through for. */
+#define CAP_MPROTECT_VMAS 4
 #define CAP_DEDUP_ENTRIES 65536
 #define CAP_SEEN_FILES 65536
 #define CAP_SEEN_CACHE 512 /* per CPU, direct-mapped, in front of seen_files */
@@ -70,11 +73,14 @@ enum cap_op {
 	CAP_OP_CHOWN,
 	CAP_OP_TRUNCATE,
 	CAP_OP_MKNOD,
-	/* network: num = family, type, protocol, port */
+	/* network: num = family, type, protocol, port; addr the peer's
+	 * (connect, accept) or the local address (bind, listen); accept's
+	 * port is the local one */
 	CAP_OP_SOCKET,
 	CAP_OP_CONNECT,
 	CAP_OP_BIND,
 	CAP_OP_LISTEN,
+	CAP_OP_ACCEPT,
 	/* mount: string 0 cwd, 1 target, 2 source (raw), 3 fstype; num[0] flags */
 	CAP_OP_MOUNT,
 	CAP_OP_UMOUNT,
@@ -135,14 +141,18 @@ struct cap_runref {
 	__u64 root;
 };
 
-/* Per-CPU memo of the last cgroup's attribution for the syscall programs,
- * valid while run_gen (bumped on every change of run_cgroups) is unchanged. */
+/* Per-CPU memo of the last attribution for the syscall programs, valid
+ * while run_gen (bumped on every change of run_cgroups or run_mntns) is
+ * unchanged: the cgroup's, and for a cgroup of no run (only looked at while
+ * mount-namespace keys exist) the last mount namespace's (0: none yet). */
 struct cap_runcache {
 	__u64 gen;
 	__u64 cgroup_id;
 	struct cap_runref ref;
 	__u32 in_run;
-	__u32 pad;
+	__u32 mnt_in_run;
+	__u64 mnt_ns;
+	struct cap_runref mnt_ref;
 };
 
 /* Key of seen_files, the dedup check made before a path walk for files

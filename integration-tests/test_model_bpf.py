@@ -124,6 +124,86 @@ def test_recall_against_strace(bin_dir, services_env, tmp_path, listener):
     assert not missing, (missing, rules)
 
 
+def psql(env, sql):
+    r = subprocess.run(["psql", env["ARMORSMITH_PG_DSN"], "-v", "ON_ERROR_STOP=1", "-At",
+                        "-c", sql], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_accept_is_no_egress_and_mprotect_exec_maps(bin_dir, services_env, tmp_path, listener):
+    """A server in the workload binds, listens and accepts a connection the
+    test makes from outside: the accept is captured (operation accept, the
+    local port), and neither it nor the bind or listen becomes an egress;
+    the workload's own connect does. A file mapped PROT_READ and then
+    mprotect'ed PROT_READ|PROT_EXEC gets m (mmap alone would not)."""
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(WORK)
+    lib = f"{WORK}/plugin.bin"
+    with open(lib, "wb") as f:
+        f.write(b"\0" * 4096)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = (
+        "import ctypes, os, socket\n"
+        "s = socket.socket()\n"
+        "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        f"s.bind(('127.0.0.1', {port}))\n"
+        "s.listen(1)\n"
+        "a, _ = s.accept()\n"
+        "a.close()\n"
+        f"socket.create_connection(('127.0.0.1', {listener}), timeout=5).close()\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.mmap.restype = ctypes.c_void_p\n"
+        "libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,\n"
+        "                      ctypes.c_int, ctypes.c_long]\n"
+        "libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]\n"
+        f"fd = os.open('{lib}', os.O_RDONLY)\n"
+        "p = libc.mmap(None, 4096, 1, 2, fd, 0)\n"  # PROT_READ, MAP_PRIVATE
+        "assert p not in (None, ctypes.c_void_p(-1).value), ctypes.get_errno()\n"
+        "assert libc.mprotect(p, 4096, 5) == 0, ctypes.get_errno()\n"  # READ|EXEC
+    )
+    done = threading.Event()
+
+    def client():
+        while not done.is_set():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return
+            except OSError:
+                done.wait(0.1)
+    t = threading.Thread(target=client, daemon=True)
+    t.start()
+    name = f"bpfaccept-{uuid.uuid4().hex[:8]}"
+    try:
+        r = subprocess.run([str(bin_dir / "armorsmith"), "model", "--name", name, "--out",
+                            str(tmp_path), "--", "python3", "-c", server],
+                           env=services_env, capture_output=True, text=True, timeout=240)
+    finally:
+        done.set()
+        t.join()
+        shutil.rmtree(WORK, ignore_errors=True)
+    assert r.returncode == 0, r.stderr
+    model = json.loads((tmp_path / f"{name}.armorprofilemodel.json").read_text())
+    bpf = model["data"]["dynamicResult"]["bpf"]
+    profile = (tmp_path / f"{name}.apparmor").read_text()
+
+    egress = {e["ip"]: e["ports"] for e in bpf["network"].get("egresses", [])}
+    assert egress.get("127.0.0.1") == [listener], egress
+    assert {"domain": "inet", "type": "stream", "protocol": "tcp"} in bpf["network"]["sockets"]
+    rows = psql(services_env,
+                "SELECT behavior->>'operation', behavior->>'address', behavior->>'port' "
+                "FROM behavior_history WHERE kind = 'network' "
+                f"AND policy_key = 'default/{name}' ORDER BY 1").splitlines()
+    assert f"accept||{port}" in rows, rows
+    assert f"bind||{port}" in rows and f"listen||{port}" in rows, rows
+
+    files = {f["path"]: "".join(f["permissions"]) for f in bpf["files"]}
+    assert "m" in files.get(lib, ""), files.get(lib)
+    assert f"  {lib} mr,\n" in profile
+
+
 def test_capabilities_inferred_without_the_tracepoint(bin_dir, services_env, tmp_path):
     """ARMORSMITH_BPF_CAPABILITIES=syscalls makes the probe behave as on a
     kernel without capability:cap_capable: capabilities come from the

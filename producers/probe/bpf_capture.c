@@ -48,6 +48,8 @@ struct bpf_capture {
 	bool attached;
 	int nruns;
 	struct run_slot runs[CAP_MAX_RUNS];
+	int mntns_keys; /* entries of run_mntns, mirrored to the programs */
+	uint64_t own_mnt_ns;
 	bpf_behavior_cb cb;
 	void *cb_ctx;
 	int delivered;
@@ -421,15 +423,13 @@ static void decode_file(struct bpf_capture *c, const struct cap_event *ev, size_
 static void decode_network(struct bpf_capture *c, const struct cap_event *ev)
 {
 	static const char *const ops[] = {
-	    [CAP_OP_SOCKET] = "socket",
-	    [CAP_OP_CONNECT] = "connect",
-	    [CAP_OP_BIND] = "bind",
-	    [CAP_OP_LISTEN] = "listen",
+	    [CAP_OP_SOCKET] = "socket", [CAP_OP_CONNECT] = "connect", [CAP_OP_BIND] = "bind",
+	    [CAP_OP_LISTEN] = "listen", [CAP_OP_ACCEPT] = "accept",
 	};
 	struct bpf_behavior *b = &c->b;
 
 	b->kind = BPF_B_NETWORK;
-	if (ev->op < CAP_OP_SOCKET || ev->op > CAP_OP_LISTEN)
+	if (ev->op < CAP_OP_SOCKET || ev->op > CAP_OP_ACCEPT)
 		return;
 	copy_str(b->operation, sizeof(b->operation), ops[ev->op]);
 	name_or_number(b->family, sizeof(b->family), family_names,
@@ -571,6 +571,12 @@ int bpf_capture_open(struct bpf_capture **out, char *err, size_t errlen)
 		goto cleanup;
 	}
 	c->cap_tracepoint = cap_tracepoint_available();
+	{
+		struct stat st;
+
+		if (stat("/proc/self/ns/mnt", &st) == 0)
+			c->own_mnt_ns = st.st_ino;
+	}
 	if (!c->cap_tracepoint)
 		bpf_program__set_autoload(c->skel->progs.cap_capable, false);
 	step = "loading bpf programs";
@@ -620,6 +626,12 @@ static int cgroup_add(int map_fd, uint64_t id, const struct cap_runref *ref)
 static void run_gen_bump(struct bpf_capture *c)
 {
 	__atomic_fetch_add(&c->skel->bss->run_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+static void mntns_keys_set(struct bpf_capture *c, int n)
+{
+	c->mntns_keys = n > 0 ? n : 0;
+	__atomic_store_n(&c->skel->bss->mntns_keys, (uint32_t)c->mntns_keys, __ATOMIC_SEQ_CST);
 }
 
 static int run_find(const struct bpf_capture *c, uint32_t run_id)
@@ -722,12 +734,10 @@ static int run_slot_get(struct bpf_capture *c, uint32_t run_id)
 	return i;
 }
 
-int bpf_capture_add_run(struct bpf_capture *c, uint32_t run_id, uint64_t cgroup_id)
+/* The run's slot, with the programs attached; undone if that fails. */
+static int run_attach(struct bpf_capture *c, uint32_t run_id)
 {
-	struct cgroup_scan s = {.cgroup_id = cgroup_id};
-	char root[2048];
-	struct stat st;
-	int fd, ret, slot;
+	int ret, slot;
 
 	if (!c->attached) {
 		ret = capture__attach(c->skel);
@@ -738,13 +748,23 @@ int bpf_capture_add_run(struct bpf_capture *c, uint32_t run_id, uint64_t cgroup_
 		c->attached = true;
 	}
 	slot = run_slot_get(c, run_id);
-	if (slot < 0) {
-		if (c->nruns == 0) {
-			capture__detach(c->skel);
-			c->attached = false;
-		}
-		return slot;
+	if (slot < 0 && c->nruns == 0) {
+		capture__detach(c->skel);
+		c->attached = false;
 	}
+	return slot;
+}
+
+int bpf_capture_add_run(struct bpf_capture *c, uint32_t run_id, uint64_t cgroup_id)
+{
+	struct cgroup_scan s = {.cgroup_id = cgroup_id};
+	char root[2048];
+	struct stat st;
+	int fd, ret, slot;
+
+	slot = run_attach(c, run_id);
+	if (slot < 0)
+		return slot;
 	s.ref.run_id = run_id;
 	s.ref.slot = (uint32_t)slot;
 	s.ref.root = cgroup_id;
@@ -767,6 +787,30 @@ int bpf_capture_add_run(struct bpf_capture *c, uint32_t run_id, uint64_t cgroup_
 out:
 	run_gen_bump(c);
 	return ret;
+}
+
+int bpf_capture_add_run_mntns(struct bpf_capture *c, uint32_t run_id, uint64_t mnt_ns_inum)
+{
+	int fd = bpf_map__fd(c->skel->maps.run_mntns);
+	struct cap_runref ref = {.run_id = run_id}, old;
+	bool exists;
+	int slot;
+
+	if (mnt_ns_inum == 0 || mnt_ns_inum == c->own_mnt_ns)
+		return -EINVAL;
+	exists = bpf_map_lookup_elem(fd, &mnt_ns_inum, &old) == 0;
+	if (exists && old.run_id != run_id)
+		return -EEXIST;
+	slot = run_attach(c, run_id);
+	if (slot < 0)
+		return slot;
+	ref.slot = (uint32_t)slot;
+	if (bpf_map_update_elem(fd, &mnt_ns_inum, &ref, BPF_ANY))
+		return errno == E2BIG ? -ENOSPC : -errno;
+	if (!exists)
+		mntns_keys_set(c, c->mntns_keys + 1);
+	run_gen_bump(c);
+	return 0;
 }
 
 /* Deletes every key of map_fd for which match(key, value, arg) holds;
@@ -834,6 +878,12 @@ static bool dedup_of_run(const void *key, const void *value, uint64_t run)
 	return ((const struct cap_dedup_key *)key)->run_id == run;
 }
 
+static bool mntns_of_run(const void *key, const void *value, uint64_t run)
+{
+	(void)key;
+	return ((const struct cap_runref *)value)->run_id == run;
+}
+
 static bool seen_file_of_run(const void *key, const void *value, uint64_t run)
 {
 	(void)value;
@@ -848,6 +898,11 @@ int bpf_capture_remove_run(struct bpf_capture *c, uint32_t run_id)
 				  sizeof(struct cap_runref), cgroup_of_run, run_id);
 	if (ret < 0)
 		return ret;
+	ret = map_delete_matching(bpf_map__fd(c->skel->maps.run_mntns), sizeof(uint64_t),
+				  sizeof(struct cap_runref), mntns_of_run, run_id);
+	if (ret < 0)
+		return ret;
+	mntns_keys_set(c, c->mntns_keys - ret);
 	run_gen_bump(c);
 	if (slot >= 0) {
 		c->runs[slot].used = false;
@@ -1018,6 +1073,12 @@ int bpf_capture_remove_run(struct bpf_capture *c, uint32_t run_id)
 int bpf_capture_remove_cgroup(struct bpf_capture *c, uint64_t cgroup_id)
 {
 	(void)c, (void)cgroup_id;
+	return -EOPNOTSUPP;
+}
+
+int bpf_capture_add_run_mntns(struct bpf_capture *c, uint32_t run_id, uint64_t mnt_ns_inum)
+{
+	(void)c, (void)run_id, (void)mnt_ns_inum;
 	return -EOPNOTSUPP;
 }
 

@@ -3,7 +3,15 @@
  * - Attribution: by cgroup v2 id. bpf_capture_add_run() maps a cgroup and
  *   its existing descendants to a run; cgroups created below it later are
  *   added by the kernel at cgroup_mkdir, before their first task runs.
- *   Tasks in no run's cgroup contribute nothing.
+ *   Tasks in no run's cgroup contribute nothing, except through the second
+ *   key: bpf_capture_add_run_mntns() maps a mount namespace to a run, and
+ *   a task whose cgroup is in no run but whose mount namespace is mapped
+ *   belongs to that run (a container whose cgroup was not found, a runtime
+ *   that execs into another cgroup). The cgroup always decides first: a
+ *   task in one run's cgroup and another run's mount namespace belongs to
+ *   the cgroup's run. Only while some mount namespace is mapped do tasks
+ *   outside every run's cgroup pay for the second lookup (a per-CPU memo
+ *   of the last namespace, then a hash lookup: ~4 ns per syscall here).
  * - Cost: the programs are attached only while at least one run exists;
  *   then every syscall of every task pays the raw syscall tracepoints and a
  *   per-CPU check of its cgroup (see bench/bpf/README.md for figures).
@@ -16,18 +24,24 @@
  *   repeats; any rename or mount move on the chain changes the fingerprint,
  *   so a file reached by a new path is walked and reported again.
  * - Files opened (open, openat, openat2, creat) and mapped executable
- *   (mmap PROT_EXEC) are resolved in the kernel from the opened struct
- *   file: the path the kernel resolved, relative to the task's mount
- *   namespace root. Path-based calls (unlink, rmdir, rename, mkdir, link,
- *   symlink, chmod, chown, truncate, mknod) are resolved from the dirfd or
- *   cwd plus the path as given, normalised lexically here ("." and ".."
- *   removed without following symlinks). Paths longer than PATH_MAX or
- *   deeper than the kernel walk allows, and files outside the task's mount
- *   namespace, are dropped rather than guessed. Directories end in "/".
+ *   (mmap PROT_EXEC, and mprotect/pkey_mprotect adding PROT_EXEC to a
+ *   file-backed mapping: the file of each mapping in the range, up to 4
+ *   mappings, found by bpf_find_vma, which gives up when another thread
+ *   holds the mmap lock for writing at that moment; an overlayfs file by
+ *   its overlay path, not its real file's) are resolved in the kernel
+ *   from the struct file: the path the kernel resolved, relative to the
+ *   task's mount namespace root. Path-based calls (unlink, rmdir, rename, mkdir,
+ *   link, symlink, chmod, chown, truncate, mknod) are resolved from the
+ *   dirfd or cwd plus the path as given, normalised lexically here ("."
+ *   and ".." removed without following symlinks). Paths longer than
+ *   PATH_MAX or deeper than the kernel walk allows, and files outside the
+ *   task's mount namespace, are dropped rather than guessed. Directories
+ *   end in "/".
  * - Permissions are AppArmor's letters for what was requested: open r
  *   (read), w (write, truncate, O_CREAT), a (append instead of w); mmap
- *   PROT_EXEC m; rename source rw and destination w; unlink, rmdir, mkdir,
- *   symlink, chmod, chown, truncate, mknod w; link l on the new name.
+ *   or mprotect PROT_EXEC m (one behavior for both); rename source rw and
+ *   destination w; unlink, rmdir, mkdir, symlink, chmod, chown, truncate,
+ *   mknod w; link l on the new name.
  * - Capabilities come from the capability:cap_capable tracepoint: checks a
  *   task makes with its own credentials that succeeded. The tracepoint
  *   cannot tell CAP_OPT_NOAUDIT checks apart; sys_admin checks made while
@@ -36,6 +50,17 @@
  * - Signals: only those a task sends (kill, tkill, tgkill, sigqueue);
  *   the peer is the target's comm. Ptrace: the request and, as peer, the
  *   target's comm read from /proc (host pid namespace; empty if gone).
+ * - Network: socket (family, type, protocol); connect and bind (the
+ *   address given), listen (the bound address and port), accept (taken
+ *   at accept/accept4's return from the new socket: the peer's address
+ *   and the local port it came in on; not the peer's port, which is
+ *   ephemeral, so one behavior per client address and local port). In
+ *   the model (bpf_event.c) only connect's address and port are an
+ *   egress, as vArmor's bpf.network.egresses; bind, listen and accept
+ *   publish their socket and port without an address, so they add to
+ *   bpf.network.sockets and never an egress (the store keys network rows
+ *   by address and port, and the builder makes an egress of any row with
+ *   both). Inbound peers stay in the probe (struct bpf_behavior).
  * - Compat (i386) syscalls only feed the syscall bitmap. */
 #ifndef ARMORSMITH_BPF_CAPTURE_H
 #define ARMORSMITH_BPF_CAPTURE_H
@@ -64,9 +89,11 @@ struct bpf_behavior {
 	char path[4096];     /* exec, file: absolute resolved path; mount: mount point */
 	char old_path[4096]; /* file rename/link source; mount: source */
 	char perms[8];	     /* file: AppArmor letters, in the order "mrwalk" */
-	/* network: operation is socket, connect, bind or listen; family,
-	 * sock_type and protocol are AppArmor's names ("inet", "stream",
-	 * "tcp"); address and port for inet/inet6 connect, bind, listen */
+	/* network: operation is socket, connect, bind, listen or accept;
+	 * family, sock_type and protocol are AppArmor's names ("inet",
+	 * "stream", "tcp"); for inet/inet6 address and port: the peer's
+	 * (connect), the local ones (bind, listen), the peer's address and
+	 * the local port (accept) */
 	char family[16], sock_type[16], protocol[16], operation[16], address[64];
 	uint32_t port;
 	char capability[32];   /* capability name, e.g. "net_bind_service" */
@@ -92,13 +119,22 @@ int bpf_capture_open(struct bpf_capture **out, char *err, size_t errlen);
  * At most 1024 runs at a time (-ENOSPC). */
 int bpf_capture_add_run(struct bpf_capture *c, uint32_t run_id, uint64_t cgroup_id);
 
+/* Attributes tasks in this mount namespace (the inode number of
+ * /proc/PID/ns/mnt) to the run when their cgroup is in no run; the run
+ * may have cgroups too, or none. The namespace stays mapped until
+ * bpf_capture_remove_run() (a namespace's number can be reused once it is
+ * gone: remove the run by then). -EINVAL for 0 or the caller's own mount
+ * namespace (usually the host's: it would take in every task of the
+ * node), -EEXIST when another run has it, -ENOSPC beyond 4096 namespaces. */
+int bpf_capture_add_run_mntns(struct bpf_capture *c, uint32_t run_id, uint64_t mnt_ns_inum);
+
 /* Stops capturing for a cgroup given to bpf_capture_add_run() and the
  * descendants attributed through it (e.g. a pod that went away mid-run);
  * the run and its other cgroups stay. -ENOENT if none was captured. */
 int bpf_capture_remove_cgroup(struct bpf_capture *c, uint64_t cgroup_id);
 
-/* Stops capturing for the run and forgets its cgroups, syscall bitmap and
- * dedup entries: drain bpf_capture_syscalls() before. */
+/* Stops capturing for the run and forgets its cgroups, mount namespaces,
+ * syscall bitmap and dedup entries: drain bpf_capture_syscalls() before. */
 int bpf_capture_remove_run(struct bpf_capture *c, uint32_t run_id);
 
 /* Waits up to timeout_ms (0: no wait, -1: forever) and calls cb for each

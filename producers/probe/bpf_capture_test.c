@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -92,44 +93,60 @@ static void seen_free(struct seen *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static void on_behavior(const struct bpf_behavior *b, void *ctx)
+static void format_behavior(const struct bpf_behavior *b, char *line, size_t size)
 {
 	static const char *const kinds[] = {"exec",   "file",	"network", "capability",
 					    "ptrace", "signal", "mount"};
-	char line[9000];
-	int n = snprintf(line, sizeof(line), "%s", kinds[b->kind]);
+	int n = snprintf(line, size, "%s", kinds[b->kind]);
 
 	switch (b->kind) {
 	case BPF_B_EXEC:
-		snprintf(line + n, sizeof(line) - n, " %s", b->path);
+		snprintf(line + n, size - n, " %s", b->path);
 		break;
 	case BPF_B_FILE:
-		n += snprintf(line + n, sizeof(line) - n, " %s %s", b->path, b->perms);
+		n += snprintf(line + n, size - n, " %s %s", b->path, b->perms);
 		if (b->old_path[0])
-			snprintf(line + n, sizeof(line) - n, " from=%s", b->old_path);
+			snprintf(line + n, size - n, " from=%s", b->old_path);
 		break;
 	case BPF_B_NETWORK:
-		n += snprintf(line + n, sizeof(line) - n, " %s %s %s %s", b->operation, b->family,
+		n += snprintf(line + n, size - n, " %s %s %s %s", b->operation, b->family,
 			      b->sock_type, b->protocol);
 		if (b->address[0])
-			snprintf(line + n, sizeof(line) - n, " %s:%u", b->address, b->port);
+			snprintf(line + n, size - n, " %s:%u", b->address, b->port);
 		break;
 	case BPF_B_CAPABILITY:
-		snprintf(line + n, sizeof(line) - n, " %s", b->capability);
+		snprintf(line + n, size - n, " %s", b->capability);
 		break;
 	case BPF_B_PTRACE:
-		snprintf(line + n, sizeof(line) - n, " %s peer=%s", b->ptrace_perms, b->peer);
+		snprintf(line + n, size - n, " %s peer=%s", b->ptrace_perms, b->peer);
 		break;
 	case BPF_B_SIGNAL:
-		snprintf(line + n, sizeof(line) - n, " %s peer=%s", b->signal, b->peer);
+		snprintf(line + n, size - n, " %s peer=%s", b->signal, b->peer);
 		break;
 	case BPF_B_MOUNT:
-		snprintf(line + n, sizeof(line) - n, " %s %s source=%s fstype=%s flags=%s",
-			 b->mount_op, b->path, b->old_path, b->fstype, b->flags);
+		snprintf(line + n, size - n, " %s %s source=%s fstype=%s flags=%s", b->mount_op,
+			 b->path, b->old_path, b->fstype, b->flags);
 		break;
 	}
 	if (getenv("BPF_CAPTURE_TEST_VERBOSE"))
-		fprintf(stderr, "  %s\n", line);
+		fprintf(stderr, "  run %u: %s\n", b->run_id, line);
+}
+
+static void on_behavior(const struct bpf_behavior *b, void *ctx)
+{
+	char line[9000];
+
+	format_behavior(b, line, sizeof(line));
+	seen_add(ctx, line);
+}
+
+/* The same, prefixed with the run the behavior was attributed to. */
+static void on_behavior_run(const struct bpf_behavior *b, void *ctx)
+{
+	char line[9000];
+	int n = snprintf(line, sizeof(line), "run=%u ", b->run_id);
+
+	format_behavior(b, line + n, sizeof(line) - n);
 	seen_add(ctx, line);
 }
 
@@ -149,6 +166,9 @@ struct script {
 	const char *dir; /* absolute, symlink-free */
 	const char *cg;	 /* the run's cgroup, or NULL outside */
 	int port;	 /* a loopback TCP listener the test owns */
+	/* listeners (127.0.0.1 and ::1) the script accepts on: inherited
+	 * from the test, made outside the run */
+	int acc4, acc4_port, acc6, acc6_port;
 	bool mounts;
 };
 
@@ -229,6 +249,80 @@ static void open_ro(const char *path)
 	close(fd);
 }
 
+/* Maps the file PROT_READ at addr (MAP_FIXED when given) and returns the
+ * mapping: no m yet. */
+static void *map_ro(const char *path, void *addr)
+{
+	int fd = open(path, O_RDONLY);
+	void *p;
+
+	if (fd < 0)
+		_exit(60);
+	p = mmap(addr, 4096, PROT_READ, MAP_PRIVATE | (addr ? MAP_FIXED : 0), fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		_exit(61);
+	return p;
+}
+
+/* mprotect adding PROT_EXEC to file mappings (m), one mprotect over two
+ * adjacent ones (both m), one adding only PROT_WRITE (no m) and one of
+ * anonymous memory (nothing). */
+static void mprotect_script(const char *dir)
+{
+	char p[PATH_MAX];
+	void *m, *two, *anon;
+
+	snprintf(p, sizeof(p), "%s/mapx.bin", dir);
+	m = map_ro(p, NULL);
+	if (mprotect(m, 4096, PROT_READ | PROT_EXEC))
+		_exit(62);
+	munmap(m, 4096);
+	snprintf(p, sizeof(p), "%s/mapw.bin", dir);
+	m = map_ro(p, NULL);
+	if (mprotect(m, 4096, PROT_READ | PROT_WRITE))
+		_exit(63);
+	munmap(m, 4096);
+	two = mmap(NULL, 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (two == MAP_FAILED)
+		_exit(64);
+	snprintf(p, sizeof(p), "%s/mapy1.bin", dir);
+	map_ro(p, two);
+	snprintf(p, sizeof(p), "%s/mapy2.bin", dir);
+	map_ro(p, (char *)two + 4096);
+	if (mprotect(two, 8192, PROT_READ | PROT_EXEC))
+		_exit(65);
+	munmap(two, 8192);
+	anon = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (anon == MAP_FAILED || mprotect(anon, 4096, PROT_READ | PROT_EXEC))
+		_exit(66);
+	munmap(anon, 4096);
+}
+
+/* Connects to a listener of the test and accepts that connection on it,
+ * twice (one behavior). */
+static void accept_from(int lsock, int family, int port)
+{
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+	struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(port)};
+
+	a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a6.sin6_addr = in6addr_loopback;
+	for (int i = 0; i < 2; i++) {
+		int c = socket(family, SOCK_STREAM, 0), a;
+
+		if (c < 0 ||
+		    connect(c, family == AF_INET ? (struct sockaddr *)&a4 : (struct sockaddr *)&a6,
+			    family == AF_INET ? sizeof(a4) : sizeof(a6)))
+			_exit(57);
+		a = i ? accept(lsock, NULL, NULL) : accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+		if (a < 0)
+			_exit(58);
+		close(a);
+		close(c);
+	}
+}
+
 static void script(const struct script *s)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -279,6 +373,10 @@ static void script(const struct script *s)
 	if (sock < 0 || bind(sock, (struct sockaddr *)&sa, sizeof(sa)))
 		_exit(71);
 	close(sock);
+	accept_from(s->acc4, AF_INET, s->acc4_port);
+	accept_from(s->acc6, AF_INET6, s->acc6_port);
+
+	mprotect_script(s->dir);
 
 	/* signal, capability, ptrace */
 	signal(SIGUSR1, SIG_IGN);
@@ -328,7 +426,43 @@ static void script(const struct script *s)
 		open_ro("sub/moved.txt");
 		if (umount2("sub", 0))
 			_exit(69);
+		/* mprotect of an overlayfs file: the VMA holds the real file,
+		 * the workload knows it by the overlay path */
+		{
+			char opts[2 * PATH_MAX + 32];
+			void *m;
+
+			snprintf(opts, sizeof(opts), "lowerdir=%s/newdir:%s/lower2", s->dir,
+				 s->dir);
+			if (mount("overlay", "ovl", "overlay", 0, opts))
+				_exit(56);
+			m = map_ro("ovl/moved.txt", NULL);
+			if (mprotect(m, 4096, PROT_READ | PROT_EXEC))
+				_exit(55);
+			munmap(m, 4096);
+			if (umount2("ovl", 0))
+				_exit(54);
+		}
 	}
+}
+
+/* A loopback TCP listener (127.0.0.1 or ::1) on a free port. */
+static int listener(int family, int *port)
+{
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	struct sockaddr_in a4 = {.sin_family = AF_INET};
+	struct sockaddr *a = family == AF_INET ? (struct sockaddr *)&a4 : (struct sockaddr *)&a6;
+	socklen_t len = family == AF_INET ? sizeof(a4) : sizeof(a6);
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, a, len) || listen(fd, 16) || getsockname(fd, a, &len)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(family == AF_INET ? a4.sin_port : a6.sin6_port);
+	return fd;
 }
 
 static int cgroup2_root(char *out, size_t outlen)
@@ -514,6 +648,229 @@ static void syscall_bit(int nr, void *ctx)
 		bits[nr] = 1;
 }
 
+#define RUN_NS 9
+#define RUN_NS_CG 10
+
+/* A child that joins cgroup cg (if given) and unshares its mount
+ * namespace, then per command line "NR PATH" makes syscall NR and opens
+ * PATH, or with "x" runs /usr/bin/true; "q" ends it. */
+struct worker {
+	pid_t pid;
+	int cmd, ack;
+	uint64_t mnt_ns;
+};
+
+static void worker_loop(int cmd, int ack)
+{
+	char line[PATH_MAX + 32], path[PATH_MAX];
+	FILE *in = fdopen(cmd, "r");
+	long nr;
+
+	while (in && fgets(line, sizeof(line), in) && line[0] != 'q') {
+		if (line[0] == 'x') {
+			pid_t e = fork();
+
+			if (e == 0) {
+				execl("/usr/bin/true", "true", (char *)NULL);
+				_exit(52);
+			}
+			waitpid(e, NULL, 0);
+		} else if (sscanf(line, "%ld %4095s", &nr, path) == 2) {
+			int fd;
+
+			syscall(nr);
+			fd = open(path, O_RDONLY);
+			if (fd >= 0)
+				close(fd);
+		}
+		if (write(ack, "k", 1) != 1)
+			_exit(53);
+	}
+	_exit(0);
+}
+
+static int worker_start(struct worker *w, const char *cg)
+{
+	int cmd[2], ack[2];
+	char ns[64], b;
+	struct stat st;
+
+	w->pid = 0;
+	if (pipe(cmd))
+		return -1;
+	if (pipe(ack)) {
+		close(cmd[0]);
+		close(cmd[1]);
+		return -1;
+	}
+	w->pid = fork();
+	if (w->pid < 0)
+		return -1;
+	if (w->pid == 0) {
+		close(cmd[1]);
+		close(ack[0]);
+		if (cg)
+			join_cgroup(cg, ".");
+		if (unshare(CLONE_NEWNS))
+			_exit(50);
+		if (write(ack[1], "r", 1) != 1)
+			_exit(51);
+		worker_loop(cmd[0], ack[1]);
+	}
+	close(cmd[0]);
+	close(ack[1]);
+	w->cmd = cmd[1];
+	w->ack = ack[0];
+	if (read(w->ack, &b, 1) != 1)
+		return -1;
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/mnt", (int)w->pid);
+	if (stat(ns, &st))
+		return -1;
+	w->mnt_ns = st.st_ino;
+	return 0;
+}
+
+/* Sends one command, waits for it to be done, then drains the capture. */
+static int worker_do(struct bpf_capture *c, struct worker *w, const char *cmd, struct seen *seen)
+{
+	char b;
+
+	if (write(w->cmd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd) || read(w->ack, &b, 1) != 1)
+		return -1;
+	while (bpf_capture_poll(c, 50, on_behavior_run, seen) > 0)
+		;
+	return 0;
+}
+
+static void worker_stop(struct worker *w)
+{
+	if (w->pid <= 0)
+		return;
+	if (write(w->cmd, "q\n", 2) != 2)
+		kill(w->pid, SIGKILL);
+	close(w->cmd);
+	close(w->ack);
+	waitpid(w->pid, NULL, 0);
+	w->pid = 0;
+}
+
+static bool seen_has(const struct seen *s, const char *needle)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strstr(s->lines[i], needle))
+			return true;
+	return false;
+}
+
+/* The mount namespace as a second key: workers outside every run's cgroup
+ * (in the test's own) in unshared mount namespaces; A's is the run's, B's
+ * is not; C is in another run's cgroup and in a namespace mapped to the
+ * first run: the cgroup decides. The test itself, on the same CPU as the
+ * workers (so the per-CPU memo sees them alternate), is in neither. */
+static void test_mntns(struct bpf_capture *c, const char *root, const char *dir)
+{
+	static const char *const names[] = {"mntA", "mntB", "mntC", "mntM", "mntD", "mntE"};
+	char cg[2600], path[6][PATH_MAX] = {{0}}, cmd[PATH_MAX + 32], line[PATH_MAX + 32];
+	struct worker a = {0}, b = {0}, wc = {0};
+	unsigned char bits[1024] = {0}, bits_cg[1024] = {0};
+	cpu_set_t old_cpus, cpu0;
+	struct seen seen = {0};
+	struct stat st;
+	bool pinned;
+	int ret;
+
+	pinned = sched_getaffinity(0, sizeof(old_cpus), &old_cpus) == 0;
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	pinned = pinned && sched_setaffinity(0, sizeof(cpu0), &cpu0) == 0;
+	CHECK(pinned, "pinning to CPU 0: %s", strerror(errno));
+	snprintf(cg, sizeof(cg), "%s/armorsmith-bpf-test-%d-mntns", root, (int)getpid());
+	if (mkdir(cg, 0755) || stat(cg, &st)) {
+		CHECK(0, "creating cgroup %s: %s", cg, strerror(errno));
+		goto done;
+	}
+	for (int i = 0; i < 6; i++) {
+		snprintf(path[i], sizeof(path[i]), "%s/%s.txt", dir, names[i]);
+		if (write_file(path[i], "x")) {
+			CHECK(0, "creating %s", path[i]);
+			goto done;
+		}
+	}
+	if (stat("/proc/self/ns/mnt", &st) == 0)
+		CHECK(bpf_capture_add_run_mntns(c, RUN_NS, st.st_ino) == -EINVAL,
+		      "add_run_mntns of the caller's own namespace");
+	CHECK(bpf_capture_add_run_mntns(c, RUN_NS, 0) == -EINVAL, "add_run_mntns 0");
+	if (worker_start(&a, NULL) || worker_start(&b, NULL) || worker_start(&wc, cg)) {
+		CHECK(0, "starting workers: %s", strerror(errno));
+		goto done;
+	}
+	CHECK(a.mnt_ns != b.mnt_ns && a.mnt_ns != wc.mnt_ns, "workers share a mount namespace");
+	if (stat(cg, &st) == 0)
+		CHECK(bpf_capture_add_run(c, RUN_NS_CG, st.st_ino) == 0, "add_run mntns-cg");
+	CHECK(bpf_capture_add_run_mntns(c, RUN_NS, a.mnt_ns) == 0, "add_run_mntns A");
+	CHECK(bpf_capture_add_run_mntns(c, RUN_NS, a.mnt_ns) == 0, "add_run_mntns A again");
+	CHECK(bpf_capture_add_run_mntns(c, RUN_NS_CG, a.mnt_ns) == -EEXIST,
+	      "add_run_mntns A for another run");
+	CHECK(bpf_capture_add_run_mntns(c, RUN_NS, wc.mnt_ns) == 0, "add_run_mntns C");
+
+	snprintf(cmd, sizeof(cmd), "110 %s\n", path[0]); /* getppid */
+	ret = worker_do(c, &a, cmd, &seen);
+	ret |= worker_do(c, &a, "x\n", &seen);
+	snprintf(cmd, sizeof(cmd), "111 %s\n", path[1]); /* getpgrp */
+	ret |= worker_do(c, &b, cmd, &seen);
+	snprintf(cmd, sizeof(cmd), "24 %s\n", path[2]); /* sched_yield */
+	ret |= worker_do(c, &wc, cmd, &seen);
+	open_ro(path[3]);
+	while (bpf_capture_poll(c, 50, on_behavior_run, &seen) > 0)
+		;
+	CHECK(ret == 0, "worker commands");
+
+	snprintf(line, sizeof(line), "run=%d file %.4000s r", RUN_NS, path[0]);
+	CHECK(seen_count(&seen, line) == 1, "\"%s\" seen %zu times", line, seen_count(&seen, line));
+	snprintf(line, sizeof(line), "run=%d exec /usr/bin/true", RUN_NS);
+	CHECK(seen_count(&seen, line) == 1, "\"%s\" seen %zu times", line, seen_count(&seen, line));
+	CHECK(!seen_has(&seen, path[1]), "B (unmapped namespace) seen");
+	snprintf(line, sizeof(line), "run=%d file %.4000s r", RUN_NS_CG, path[2]);
+	CHECK(seen_count(&seen, line) == 1, "C by its cgroup: \"%s\" seen %zu times", line,
+	      seen_count(&seen, line));
+	snprintf(line, sizeof(line), "run=%d file %.4000s r", RUN_NS, path[2]);
+	CHECK(seen_count(&seen, line) == 0, "C attributed by namespace over cgroup");
+	CHECK(!seen_has(&seen, path[3]), "the test itself seen");
+	CHECK(bpf_capture_syscalls(c, RUN_NS, AUDIT_ARCH_X86_64, syscall_bit, bits) == 0 &&
+		  bits[110] && !bits[111] && !bits[24],
+	      "mntns run bitmap: getppid %d (A), getpgrp %d (B), sched_yield %d (C)", bits[110],
+	      bits[111], bits[24]);
+	CHECK(bpf_capture_syscalls(c, RUN_NS_CG, AUDIT_ARCH_X86_64, syscall_bit, bits_cg) == 0 &&
+		  bits_cg[24] && !bits_cg[110],
+	      "cgroup run bitmap: sched_yield %d (C), getppid %d (A)", bits_cg[24], bits_cg[110]);
+
+	/* remove_run forgets the namespaces; the other run goes on */
+	CHECK(bpf_capture_remove_run(c, RUN_NS) == 0, "remove_run mntns");
+	snprintf(cmd, sizeof(cmd), "39 %s\n", path[4]);
+	ret = worker_do(c, &a, cmd, &seen);
+	snprintf(cmd, sizeof(cmd), "39 %s\n", path[5]);
+	ret |= worker_do(c, &wc, cmd, &seen);
+	CHECK(ret == 0, "worker commands after remove_run");
+	CHECK(!seen_has(&seen, path[4]), "A seen after remove_run");
+	snprintf(line, sizeof(line), "run=%d file %.4000s r", RUN_NS_CG, path[5]);
+	CHECK(seen_count(&seen, line) == 1, "\"%s\" seen %zu times", line, seen_count(&seen, line));
+	CHECK(bpf_capture_add_run_mntns(c, RUN_NS_CG, a.mnt_ns) == 0,
+	      "add_run_mntns A for another run once the first is gone");
+	CHECK(bpf_capture_remove_run(c, RUN_NS_CG) == 0, "remove_run mntns-cg");
+
+done:
+	worker_stop(&a);
+	worker_stop(&b);
+	worker_stop(&wc);
+	rmdir(cg);
+	for (int i = 0; i < 6; i++)
+		if (path[i][0])
+			unlink(path[i]);
+	if (pinned)
+		sched_setaffinity(0, sizeof(old_cpus), &old_cpus);
+	seen_free(&seen);
+}
+
 static int make_dir(char *tmpl, char *out, size_t outlen)
 {
 	char p[PATH_MAX];
@@ -532,6 +889,20 @@ static int make_dir(char *tmpl, char *out, size_t outlen)
 	snprintf(p, sizeof(p), "%s/hl_a.txt", out);
 	if (write_file(p, "x"))
 		return -1;
+	for (int i = 0; i < 4; i++) {
+		static const char *const maps[] = {"mapx.bin", "mapw.bin", "mapy1.bin",
+						   "mapy2.bin"};
+
+		snprintf(p, sizeof(p), "%s/%s", out, maps[i]);
+		if (write_file(p, "x"))
+			return -1;
+	}
+	snprintf(p, sizeof(p), "%s/ovl", out);
+	if (mkdir(p, 0755))
+		return -1;
+	snprintf(p, sizeof(p), "%s/lower2", out);
+	if (mkdir(p, 0755))
+		return -1;
 	snprintf(p, sizeof(p), "%s/olddir", out);
 	if (mkdir(p, 0755))
 		return -1;
@@ -546,7 +917,9 @@ static void rm_dir(const char *dir)
 	const char *names[] = {
 	    "dedup.txt",   "inlater.txt", "inearlier.txt", "viadot.txt",       "created.txt",
 	    "renamed.txt", "hl_a.txt",	  "hl_b.txt",	   "olddir/moved.txt", "newdir/moved.txt",
-	    "sub",	   "olddir",	  "newdir"};
+	    "mapx.bin",	   "mapw.bin",	  "mapy1.bin",	   "mapy2.bin",	       "ovl",
+	    "lower2",	   "sub",	  "olddir",	   "newdir",
+	};
 	char p[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -571,6 +944,7 @@ int main(void)
 	struct bpf_capture *c = NULL;
 	struct stat st;
 	int ret, lsock, port;
+	struct script base = {.acc4 = -1, .acc6 = -1};
 	const char *T = in;
 
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -601,6 +975,13 @@ int main(void)
 		goto done;
 	}
 	port = ntohs(sa.sin_port);
+	base.port = port;
+	base.acc4 = listener(AF_INET, &base.acc4_port);
+	base.acc6 = listener(AF_INET6, &base.acc6_port);
+	if (base.acc4 < 0 || base.acc6 < 0) {
+		CHECK(0, "accept listeners: %s", strerror(errno));
+		goto done;
+	}
 
 	CHECK(bpf_capture_add_run(c, RUN_ID, st.st_ino) == 0, "add_run");
 	snprintf(sub, sizeof(sub), "%s/later", cg);
@@ -608,7 +989,10 @@ int main(void)
 
 	/* Outside the cgroup: nothing at all may come back. */
 	{
-		struct script s = {.dir = out, .cg = NULL, .port = port, .mounts = true};
+		struct script s = base;
+
+		s.dir = out;
+		s.mounts = true;
 
 		ret = run_script(c, &s, &seen_out);
 		CHECK(ret == 0, "outside script exited %d", ret);
@@ -618,7 +1002,11 @@ int main(void)
 
 	bpf_capture_stats(c, &before);
 	{
-		struct script s = {.dir = in, .cg = cg, .port = port, .mounts = true};
+		struct script s = base;
+
+		s.dir = in;
+		s.cg = cg;
+		s.mounts = true;
 
 		ret = run_script(c, &s, &seen_in);
 		CHECK(ret == 0, "inside script exited %d", ret);
@@ -657,6 +1045,13 @@ int main(void)
 	    "file %s/hl_a.txt r",
 	    "file %s/hl_b.txt r",
 	    "file %s/sub/moved.txt r",
+	    "file %s/mapx.bin r",
+	    "file %s/mapx.bin m",
+	    "file %s/mapy1.bin m",
+	    "file %s/mapy2.bin m",
+	    "file %s/ovl/moved.txt r",
+	    "file %s/ovl/moved.txt m",
+	    "network socket inet6 stream tcp",
 	};
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
 		if (strstr(expect[i], "127.0.0.1:%d"))
@@ -666,6 +1061,31 @@ int main(void)
 		CHECK(seen_count(&seen_in, line) == 1, "expected once: \"%s\" (seen %zu times)",
 		      line, seen_count(&seen_in, line));
 	}
+	/* accept: the peer's address and the local port, once for two */
+	{
+		const struct {
+			const char *fmt;
+			int port;
+		} nets[] = {
+		    {"network connect inet stream tcp 127.0.0.1:%d", base.acc4_port},
+		    {"network accept inet stream tcp 127.0.0.1:%d", base.acc4_port},
+		    {"network connect inet6 stream tcp ::1:%d", base.acc6_port},
+		    {"network accept inet6 stream tcp ::1:%d", base.acc6_port},
+		};
+
+		for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
+			snprintf(line, sizeof(line), nets[i].fmt, nets[i].port);
+			CHECK(seen_count(&seen_in, line) == 1,
+			      "expected once: \"%s\" (seen %zu times)", line,
+			      seen_count(&seen_in, line));
+		}
+	}
+	/* m only where PROT_EXEC was added to a file mapping, and the
+	 * overlay's file by its overlay path, not the real one */
+	snprintf(line, sizeof(line), "file %s/mapw.bin m", T);
+	CHECK(seen_count(&seen_in, line) == 0, "mprotect without PROT_EXEC reported: %s", line);
+	snprintf(line, sizeof(line), "file %s/newdir/moved.txt m", T);
+	CHECK(seen_count(&seen_in, line) == 0, "overlay's real file reported: %s", line);
 	CHECK(seen_suffix(&seen_in, "file /", "/libc.so.6 m"), "expected libc mapped executable");
 	for (size_t i = 0; i < seen_in.n; i++)
 		CHECK(strstr(seen_in.lines[i], out) == NULL, "outside dir seen: %s",
@@ -702,7 +1122,10 @@ int main(void)
 	CHECK(bpf_capture_remove_run(c, RUN_ID) == 0, "remove_run");
 	seen_free(&seen_in);
 	{
-		struct script s = {.dir = again, .cg = cg, .port = port, .mounts = false};
+		struct script s = base;
+
+		s.dir = again;
+		s.cg = cg;
 
 		ret = run_script(c, &s, &seen_in);
 		CHECK(ret == 0, "script after remove_run exited %d", ret);
@@ -714,8 +1137,13 @@ int main(void)
 
 	/* with no run left the programs were detached: a new run attaches them again */
 	test_pod(c, root, in);
+	test_mntns(c, root, in);
 
 done:
+	if (base.acc4 >= 0)
+		close(base.acc4);
+	if (base.acc6 >= 0)
+		close(base.acc6);
 	bpf_capture_close(c);
 	snprintf(sub, sizeof(sub), "%s/later", cg);
 	rmdir(sub);

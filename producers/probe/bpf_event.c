@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 int bpf_event_fill(const struct bpf_behavior *b, Armorsmith__V1__BehaviorEvent *ev,
 		   struct bpf_event_holder *h, char *key, size_t keylen)
@@ -35,12 +36,16 @@ int bpf_event_fill(const struct bpf_behavior *b, Armorsmith__V1__BehaviorEvent *
 		h->network.sock_type = (char *)b->sock_type;
 		h->network.protocol = (char *)b->protocol;
 		h->network.operation = (char *)b->operation;
-		h->network.address = (char *)b->address;
+		/* The store makes an egress of any address with a port: only
+		 * connect's is one. bind, listen and accept keep their port
+		 * (and accept's clients collapse into one event per port). */
+		h->network.address =
+		    (char *)(strcmp(b->operation, "connect") == 0 ? b->address : "");
 		h->network.port = b->port;
 		ev->behavior_case = ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_NETWORK;
 		ev->network = &h->network;
 		n = snprintf(key, keylen, "net\t%s\t%s\t%s\t%s\t%s\t%u", b->family, b->sock_type,
-			     b->protocol, b->operation, b->address, b->port);
+			     b->protocol, b->operation, h->network.address, b->port);
 		break;
 	case BPF_B_CAPABILITY:
 		armorsmith__v1__capability_behavior__init(&h->capability);

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, -DARMORSMITH_FUZZ=ON, ASan + UBSan)
-# and runs each for SECONDS, starting from the seed inputs under
-# producers/probe/testdata/ and, when present, the libapparmor corpus.
-# usage: scripts/fuzz.sh SECONDS [BUILD_DIR]
+# and runs each for SECONDS, one after the other, starting from the seed
+# inputs under producers/probe/testdata/ (a target's own seeds in
+# testdata/TARGET/) and, when present, the libapparmor corpus.
+# usage: scripts/fuzz.sh SECONDS [BUILD_DIR [TARGET...]]  (default: every target)
 # Needs the Debian packages clang and libclang-rt-14-dev (libFuzzer and the
 # sanitizer runtimes). Exits non-zero when a target crashes; the crashing
 # input is left in BUILD_DIR/fuzz-artifacts/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SECONDS_PER_TARGET=${1:?usage: scripts/fuzz.sh SECONDS [BUILD_DIR]}
+SECONDS_PER_TARGET=${1:?usage: scripts/fuzz.sh SECONDS [BUILD_DIR [TARGET...]]}
 BUILD=${2:-$ROOT/build-fuzz}
-TARGETS=(fuzz_audit_apparmor)
+TARGETS=(fuzz_audit_apparmor fuzz_apparmor_profile)
+if (($# > 2)); then
+  TARGETS=("${@:3}")
+fi
 
 CC=clang cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DARMORSMITH_FUZZ=ON >/dev/null
 cmake --build "$BUILD" -j "$(nproc)" --target "${TARGETS[@]}" -- --no-print-directory >/dev/null
@@ -30,6 +34,9 @@ for t in "${TARGETS[@]}"; do
     printf '%s\n' "$line" >"$corpus/seccomp-$n"
     n=$((n + 1))
   done <"$ROOT/producers/probe/testdata/seccomp.log"
+  if [[ -d $ROOT/producers/probe/testdata/$t ]]; then
+    cp -n "$ROOT/producers/probe/testdata/$t"/* "$corpus/" 2>/dev/null || true
+  fi
   echo "== $t: ${SECONDS_PER_TARGET}s =="
   if ! "$BUILD/bin/$t" -max_total_time="$SECONDS_PER_TARGET" -max_len=4096 -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts" "$corpus" \

@@ -103,7 +103,7 @@ static int buf_puts(struct buf *b, const char *s)
  */
 static int put_path(struct buf *b, const char *path, bool absolute, const char *what)
 {
-	bool quote = false;
+	bool quote = false, relative;
 	size_t n;
 	int ret;
 
@@ -114,12 +114,17 @@ static int put_path(struct buf *b, const char *path, bool absolute, const char *
 			  log_printable(path, a, sizeof(a)));
 		return -EINVAL;
 	}
+	/* A relative mount source is lexed in mount mode, where "NAME=" starts
+	 * a condition (source "fstype=x" would read as fstype=x) and a leading
+	 * '+' or '=' is no name at all: bare only when a plain name. */
+	relative = path[0] != '/';
 	for (size_t i = 0; path[i]; i++) {
 		if (path[i] == '*' && (n = glob_run(path, i))) {
 			i += n - 1;
 			continue;
 		}
-		if (!bare_safe((unsigned char)path[i]))
+		if (!bare_safe((unsigned char)path[i]) ||
+		    (relative && !is_alnum((unsigned char)path[i]) && !strchr("._-", path[i])))
 			quote = true;
 	}
 	if (!quote)
@@ -133,10 +138,14 @@ static int put_path(struct buf *b, const char *path, bool absolute, const char *
 		if (c == '*' && (n = glob_run(path, i))) {
 			ret = buf_put(b, path + i, n);
 			i += n - 1;
-		} else if (c < 0x20 || c >= 0x7f) {
+		} else if (c < 0x20 || c >= 0x7f || c == '\\') {
+			/* Octal, not \\: a name ending in a backslash would end
+			 * in \\" and the parser's lexer takes that \" for a quote
+			 * inside the string, which then runs on to the next
+			 * rule's quote. */
 			snprintf(esc, sizeof(esc), "\\%03o", c);
 			ret = buf_put(b, esc, 4);
-		} else if (strchr("\"\\*?[]{}^", c)) {
+		} else if (strchr("\"*?[]{}^", c)) {
 			esc[0] = '\\';
 			esc[1] = (char)c;
 			ret = buf_put(b, esc, 2);

@@ -47,13 +47,19 @@
  * or after the last one) — the only globs the path normaliser produces; a
  * '*' anywhere else is literal. Any other path
  * is double-quoted with every metacharacter escaped so it matches only its
- * literal name and can never end the rule or start another one: '"' and '\'
- * and the AARE characters * ? [ ] { } ^ get a backslash (escaping '{' also
- * stops "@{VAR}" expansion), control bytes, DEL and bytes >= 0x80 become
- * three-digit octal escapes (\012 for a newline). So the file name
+ * literal name and can never end the rule or start another one: '"' and
+ * the AARE characters * ? [ ] { } ^ get a backslash (escaping '{' also
+ * stops "@{VAR}" expansion), '\', control bytes, DEL and bytes >= 0x80
+ * become three-digit octal escapes (\012 for a newline; \134 for a
+ * backslash, since with \\ a name ending in one would end in \\" and the
+ * parser's lexer takes that \" for a quote inside the string). So the
+ * file name
  * "/tmp/x, /<star><star> rwx,<newline>" becomes the one rule
  * "/tmp/x, /\*\* rwx,\012" PERMS, (profile_apparmor_test.c checks it).
- * Paths (and mount points) must start with '/'.
+ * A mount source that does not start with '/' is written bare only when
+ * it is made of [A-Za-z0-9._-] (in the parser's mount mode "fstype=x" as a
+ * bare source would be the condition fstype=x). Paths (and mount points)
+ * must start with '/'.
  *
  * The profile name must match [A-Za-z0-9][A-Za-z0-9._-]* (at most 255
  * bytes): it is printed bare in the profile line and in peer= rules.

@@ -194,7 +194,7 @@ static void test_hostile_paths(void)
 			 "  \"/tmp/@\\{HOME\\}/k\" r,\n"
 			 "  \"/tmp/\\*\\*\\*\" r,\n"
 			 "  \"/tmp/\\303\\251\\001\\177\" r,\n"
-			 "  \"/tmp/a\\\"b\\\\c\" r,\n"
+			 "  \"/tmp/a\\\"b\\134c\" r,\n"
 			 "  \"/tmp/a\\*b\\?\\[c\\]\\{d\\}\\^e\" r,\n"
 			 "  \"/tmp/tab\\011here\" a,\n"
 			 "  /data/*/**/x r,\n"
@@ -207,6 +207,60 @@ static void test_hostile_paths(void)
 cleanup:
 	free(files);
 	free(execs);
+	free(out);
+	behavior_model_free(&m);
+}
+
+/* Found by fuzz_apparmor_profile: with a backslash written as \\, a name
+ * ending in one ended its string in \\", which apparmor_parser's lexer reads
+ * as a quote inside the string, running it on to the next rule's quote. */
+static void test_trailing_backslash(void)
+{
+	struct behavior_model m = {0};
+	char *out = NULL, *files = NULL;
+
+	m.profile_name = strdup("backslash");
+	behavior_model_add_file(&m, "/data/a\\", "r", false, NULL);
+	behavior_model_add_file(&m, "/data/b c", "r", false, NULL);
+	behavior_model_add_file(&m, "/data/\\\"", "r", false, NULL);
+	CHECK(profile_apparmor_generate(&m, &out) == 0);
+	if (!out)
+		goto cleanup;
+	files = section(out, "FILE");
+	CHECK_STR(files, "  \"/data/\\134\\\"\" r,\n"
+			 "  \"/data/a\\134\" r,\n"
+			 "  \"/data/b c\" r,\n");
+	check_compiles(out, "the trailing-backslash profile");
+cleanup:
+	free(files);
+	free(out);
+	behavior_model_free(&m);
+}
+
+/* Found by fuzz_apparmor_profile: a bare mount source "fstype=e" was read
+ * by apparmor_parser as the condition fstype=e, not as the source. */
+static void test_mount_source_not_a_condition(void)
+{
+	struct behavior_model m = {0};
+	char *out = NULL, *add = NULL;
+
+	m.profile_name = strdup("mount-source");
+	behavior_model_add_mount(&m, "mount", "/mnt/a", "fstype=e", "", "");
+	behavior_model_add_mount(&m, "mount", "/mnt/b", "options=rw", "ext4", "ro");
+	behavior_model_add_mount(&m, "mount", "/mnt/c", "+x", "", "");
+	behavior_model_add_mount(&m, "mount", "/mnt/d", "dev-1.x_y", "", "");
+	CHECK(profile_apparmor_generate(&m, &out) == 0);
+	if (!out)
+		goto cleanup;
+	add = section(out, "ADDITIONAL");
+	CHECK_STR(add, "  umount,\n"
+		       "  mount \"+x\" -> /mnt/c,\n"
+		       "  mount \"fstype=e\" -> /mnt/a,\n"
+		       "  mount dev-1.x_y -> /mnt/d,\n"
+		       "  mount fstype=ext4 options=(ro) \"options=rw\" -> /mnt/b,\n");
+	check_compiles(out, "the mount-source profile");
+cleanup:
+	free(add);
 	free(out);
 	behavior_model_free(&m);
 }
@@ -351,6 +405,8 @@ int main(void)
 	test_seed_profile();
 	test_empty_sections();
 	test_hostile_paths();
+	test_trailing_backslash();
+	test_mount_source_not_a_condition();
 	test_mounts();
 	test_rejects();
 	return TEST_SUMMARY();

@@ -784,20 +784,22 @@ static void test_bookmark(struct kube_client *c)
 
 static void test_stale(struct kube_client *c)
 {
-	char rv[32] = "2", coll[300];
+	char rv[32] = "2", coll[300], pt_coll[200];
 	struct seen s = {0};
 
-	/* The watch cache serves every rv it holds, even after etcd compacted
-	 * it; an rv from before the API server started is always gone: 410 as
-	 * an ERROR event in a 200 stream. */
-	CHECK_RC(kube_watch(c, cm_coll, NULL, rv, sizeof(rv), 10, record, &s, err, sizeof(err)),
+	/* PodTemplates bypass the watch cache on our server (kube-apiserver.sh)
+	 * and the test compacted etcd before it ran: rv 2 is gone, 410 as an
+	 * ERROR event in a 200 stream, as a long-running cluster answers. */
+	snprintf(pt_coll, sizeof(pt_coll), "%s/podtemplates", ns_path);
+	CHECK_RC(kube_watch(c, pt_coll, NULL, rv, sizeof(rv), 10, record, &s, err, sizeof(err)),
 		 -ESTALE);
 	CHECK(s.n == 0);
-	CHECK_HAS(err, "too old resource version");
+	CHECK_HAS(err, "410");
+	CHECK_HAS(err, "too old");
 	CHECK_STR(rv, "2");
 
 	/* and as an HTTP 410 */
-	snprintf(coll, sizeof(coll), "%s?resourceVersion=2&resourceVersionMatch=Exact", cm_coll);
+	snprintf(coll, sizeof(coll), "%s?resourceVersion=2&resourceVersionMatch=Exact", pt_coll);
 	CHECK_RC(kube_list(c, coll, record, &s, rv, sizeof(rv), err, sizeof(err)), -ESTALE);
 	CHECK_HAS(err, "HTTP 410");
 }

@@ -2,25 +2,117 @@
 #include "kafka.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Decoding allocates a dozen small objects per message and frees them right
+ * after: a bump arena per thread, reset once no decoded message is alive,
+ * takes malloc and free off the merger's profile. What does not fit falls
+ * back to malloc. */
+#define DECODE_ARENA_BYTES (256 * 1024)
+
+struct decode_arena {
+	uint8_t *buf;
+	size_t used;
+	unsigned live;	    /* decoded messages not yet freed */
+	unsigned fallbacks; /* mallocs since the last reset: they need freeing */
+};
+
+static _Thread_local struct decode_arena decode_arena;
+
+static void *arena_alloc(void *data, size_t size)
+{
+	struct decode_arena *a = data;
+	size_t at = (a->used + 15) & ~(size_t)15;
+
+	if (!a->buf)
+		a->buf = malloc(DECODE_ARENA_BYTES);
+	if (a->buf && size <= DECODE_ARENA_BYTES && at + size <= DECODE_ARENA_BYTES) {
+		a->used = at + size;
+		return a->buf + at;
+	}
+	a->fallbacks++;
+	return malloc(size);
+}
+
+static void arena_free(void *data, void *p)
+{
+	struct decode_arena *a = data;
+
+	if (a->buf && (uint8_t *)p >= a->buf && (uint8_t *)p < a->buf + DECODE_ARENA_BYTES)
+		return;
+	free(p);
+}
+
+static ProtobufCAllocator *decode_allocator(void)
+{
+	static _Thread_local ProtobufCAllocator alloc;
+
+	alloc.alloc = arena_alloc;
+	alloc.free = arena_free;
+	alloc.allocator_data = &decode_arena;
+	return &alloc;
+}
+
+/* Whether the sequence at p (n bytes left) is one character PostgreSQL
+ * accepts: RFC 3629 UTF-8, so no overlong forms, no surrogates, nothing
+ * above U+10FFFF. Returns its length, or 0. */
+static int utf8_char(const unsigned char *p, ptrdiff_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	int len;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (int i = 2; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
 
 static bool utf8_valid(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *end = p + strlen(s);
 
-	while (*p) {
-		int n = *p < 0x80	      ? 0
-			: (*p & 0xe0) == 0xc0 ? 1
-			: (*p & 0xf0) == 0xe0 ? 2
-			: (*p & 0xf8) == 0xf0 ? 3
-					      : -1;
-		if (n < 0 || (n == 1 && *p < 0xc2))
+	while (p < end) {
+		uint64_t w;
+		int len;
+
+		/* Most strings are ASCII: eight bytes at a time. */
+		if (end - p >= 8) {
+			memcpy(&w, p, 8);
+			if (!(w & 0x8080808080808080ULL)) {
+				p += 8;
+				continue;
+			}
+		}
+		len = utf8_char(p, end - p);
+		if (!len)
 			return false;
-		p++;
-		for (int i = 0; i < n; i++, p++)
-			if ((*p & 0xc0) != 0x80)
-				return false;
+		p += len;
 	}
 	return true;
 }
@@ -122,7 +214,10 @@ int merger_decode(const char *topic, const void *key, size_t key_len, const void
 			out->kind = MERGER_TOMBSTONE; /* compaction delete marker */
 			return 0;
 		}
-		out->control = armorsmith__v1__modeling_control__unpack(NULL, len, value);
+		out->control =
+		    armorsmith__v1__modeling_control__unpack(decode_allocator(), len, value);
+		if (out->control)
+			decode_arena.live++;
 		if (!out->control) {
 			snprintf(reason, reason_len, "undecodable ModelingControl (%zu bytes)",
 				 len);
@@ -154,7 +249,9 @@ int merger_decode(const char *topic, const void *key, size_t key_len, const void
 		snprintf(reason, reason_len, "empty message on %s", topic);
 		return -EINVAL;
 	}
-	out->record = armorsmith__v1__behavior_record__unpack(NULL, len, value);
+	out->record = armorsmith__v1__behavior_record__unpack(decode_allocator(), len, value);
+	if (out->record)
+		decode_arena.live++;
 	if (!out->record) {
 		snprintf(reason, reason_len, "undecodable BehaviorRecord (%zu bytes)", len);
 		return -EINVAL;
@@ -198,9 +295,23 @@ invalid:
 
 void merger_decoded_free(struct merger_decoded *d)
 {
-	if (d->record)
-		armorsmith__v1__behavior_record__free_unpacked(d->record, NULL);
-	if (d->control)
-		armorsmith__v1__modeling_control__free_unpacked(d->control, NULL);
+	/* Walking a message to free it is only needed for what did not fit
+	 * in the arena. */
+	bool walk = decode_arena.fallbacks > 0;
+
+	if (d->record) {
+		if (walk)
+			armorsmith__v1__behavior_record__free_unpacked(d->record,
+								       decode_allocator());
+		decode_arena.live--;
+	}
+	if (d->control) {
+		if (walk)
+			armorsmith__v1__modeling_control__free_unpacked(d->control,
+									decode_allocator());
+		decode_arena.live--;
+	}
+	if (!decode_arena.live)
+		decode_arena.used = decode_arena.fallbacks = 0;
 	memset(d, 0, sizeof(*d));
 }

@@ -86,6 +86,27 @@ static void test_invalid_messages_have_reasons(void)
 	CHECK(merger_decode(TOPIC_BEHAVIOR, "ns/p", 4, buf, len, &d, reason, sizeof(reason)) == 0);
 	merger_decoded_free(&d);
 	free(buf);
+	/* What PostgreSQL's UTF-8 check refuses although the bytes look like
+	 * UTF-8: a surrogate, an overlong slash, a code point above U+10FFFF,
+	 * a sequence cut short; each after ASCII long enough for the
+	 * eight-byte path. */
+	{
+		static const char *const bad[] = {
+		    "/tmp/abcdefgh\xed\xa0\x80",     "/tmp/abcdefgh\xe0\x80\xaf",
+		    "/tmp/abcdefgh\xf4\x90\x80\x80", "/tmp/abcdefgh\xf5\x80\x80\x80",
+		    "/tmp/abcdefgh\xe2\x82",	     "/tmp/abcdefgh\xc0\xaf"};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			len = pack_event(&buf, "ns/p", bad[i], "r");
+			CHECK(merger_decode(TOPIC_BEHAVIOR, "ns/p", 4, buf, len, &d, reason,
+					    sizeof(reason)) == -EINVAL);
+			CHECK(strstr(reason, "UTF-8") != NULL);
+			free(buf);
+		}
+	}
+	len = pack_event(&buf, "ns/p", "/tmp/abcdefgh\xf4\x8f\xbf\xbf\xed\x9f\xbf", "r");
+	CHECK(merger_decode(TOPIC_BEHAVIOR, "ns/p", 4, buf, len, &d, reason, sizeof(reason)) == 0);
+	merger_decoded_free(&d);
+	free(buf);
 
 	CHECK(merger_decode(TOPIC_BEHAVIOR, "k", 1, NULL, 0, &d, reason, sizeof(reason)) ==
 	      -EINVAL);

@@ -2,6 +2,7 @@
 #include "timeutil.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,23 +44,36 @@ int config_init_defaults(struct armorsmith_config *cfg)
 struct config_key {
 	const char *section;
 	const char *key;
-	size_t offset; /* of a char * field, or (size_t)-1 for grace */
+	size_t offset; /* of a char * field, or of an int64_t for a duration */
+	bool duration; /* the value is a duration (30s, 5m, 30d) in nanoseconds */
 };
 
 #define CFG_STR(sec, k, field)                                                                     \
 	{                                                                                          \
-		sec, k, offsetof(struct armorsmith_config, field)                                  \
+		sec, k, offsetof(struct armorsmith_config, field), false                           \
+	}
+#define CFG_DURATION(sec, k, field)                                                                \
+	{                                                                                          \
+		sec, k, offsetof(struct armorsmith_config, field), true                            \
 	}
 
 static const struct config_key config_keys[] = {
-    CFG_STR("kafka", "brokers", kafka_brokers), CFG_STR("postgres", "dsn", pg_dsn),
-    CFG_STR("node", "name", node_name),		CFG_STR("probe", "audit_log", audit_log),
-    CFG_STR("probe", "state_dir", state_dir),	CFG_STR("builder", "sink_dir", sink_dir),
-    CFG_STR("merger", "group", consumer_group), {"builder", "grace", (size_t)-1},
-    CFG_STR("kube", "enabled", kube_enabled),	CFG_STR("kube", "namespace", kube_namespace),
-    CFG_STR("kube", "match_label", match_label), CFG_STR("http", "metrics_addr", metrics_addr),
-    CFG_STR("status", "addr", status_addr),	CFG_STR("status", "tls_cert", status_tls_cert),
+    CFG_STR("kafka", "brokers", kafka_brokers),
+    CFG_STR("postgres", "dsn", pg_dsn),
+    CFG_STR("node", "name", node_name),
+    CFG_STR("probe", "audit_log", audit_log),
+    CFG_STR("probe", "state_dir", state_dir),
+    CFG_STR("builder", "sink_dir", sink_dir),
+    CFG_STR("merger", "group", consumer_group),
+    CFG_DURATION("builder", "grace", grace_ns),
+    CFG_STR("kube", "enabled", kube_enabled),
+    CFG_STR("kube", "namespace", kube_namespace),
+    CFG_STR("kube", "match_label", match_label),
+    CFG_STR("http", "metrics_addr", metrics_addr),
+    CFG_STR("status", "addr", status_addr),
+    CFG_STR("status", "tls_cert", status_tls_cert),
     CFG_STR("status", "tls_key", status_tls_key),
+    CFG_DURATION("store", "history_retention", history_retention_ns),
 };
 
 static int config_assign(struct armorsmith_config *cfg, const char *section, const char *key,
@@ -69,8 +83,8 @@ static int config_assign(struct armorsmith_config *cfg, const char *section, con
 		const struct config_key *k = &config_keys[i];
 		if (strcmp(k->section, section) || strcmp(k->key, key))
 			continue;
-		if (k->offset == (size_t)-1) {
-			if (time_parse_duration(value, &cfg->grace_ns) < 0) {
+		if (k->duration) {
+			if (time_parse_duration(value, (int64_t *)((char *)cfg + k->offset)) < 0) {
 				snprintf(err, errlen, "invalid duration for %s.%s: '%s'", section,
 					 key, value);
 				return -EINVAL;
@@ -191,7 +205,14 @@ int config_apply_env(struct armorsmith_config *cfg, char *err, size_t errlen)
 	};
 	/* Set but empty turns label matching off, so it is read apart. */
 	const char *label = getenv("ARMORSMITH_MATCH_LABEL");
-	const char *grace = getenv("ARMORSMITH_GRACE");
+	static const struct {
+		const char *name;
+		size_t offset;
+	} durations[] = {
+	    {"ARMORSMITH_GRACE", offsetof(struct armorsmith_config, grace_ns)},
+	    {"ARMORSMITH_HISTORY_RETENTION",
+	     offsetof(struct armorsmith_config, history_retention_ns)},
+	};
 
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
 		const char *v = getenv(vars[i].name);
@@ -200,9 +221,13 @@ int config_apply_env(struct armorsmith_config *cfg, char *err, size_t errlen)
 	}
 	if (label && config_set(&cfg->match_label, label))
 		return -ENOMEM;
-	if (grace && *grace && time_parse_duration(grace, &cfg->grace_ns) < 0) {
-		snprintf(err, errlen, "invalid duration in ARMORSMITH_GRACE: '%s'", grace);
-		return -EINVAL;
+	for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+		const char *v = getenv(durations[i].name);
+		if (v && *v &&
+		    time_parse_duration(v, (int64_t *)((char *)cfg + durations[i].offset)) < 0) {
+			snprintf(err, errlen, "invalid duration in %s: '%s'", durations[i].name, v);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

@@ -16,6 +16,9 @@ struct armorsmith_config {
 	char *sink_dir;	      /* builder.sink_dir, ARMORSMITH_SINK_DIR */
 	char *consumer_group; /* merger.group */
 	int64_t grace_ns;     /* builder.grace: wait for nodes that joined but never reported */
+	/* store.history_retention, ARMORSMITH_HISTORY_RETENTION: whole days of
+	 * event history older than this are dropped by the mergers; 0 keeps all. */
+	int64_t history_retention_ns;
 	/* Kubernetes (issue 5). */
 	char *kube_enabled;    /* kube.enabled, ARMORSMITH_KUBE: "true" or "false" (default) */
 	char *kube_namespace;  /* kube.namespace, ARMORSMITH_NAMESPACE: install namespace */
@@ -42,8 +45,7 @@ int config_init_defaults(struct armorsmith_config *cfg);
 int config_load_file(struct armorsmith_config *cfg, const char *path, char *err, size_t errlen);
 int config_apply_env(struct armorsmith_config *cfg, char *err, size_t errlen);
 /* The file (when path is not NULL), then the environment, over cfg. */
-int config_load_sources(struct armorsmith_config *cfg, const char *path, char *err,
-			size_t errlen);
+int config_load_sources(struct armorsmith_config *cfg, const char *path, char *err, size_t errlen);
 /* Replaces *slot with a copy of value. */
 int config_set(char **slot, const char *value);
 void config_free(struct armorsmith_config *cfg);

@@ -35,6 +35,8 @@ int time_parse_duration(const char *text, int64_t *out_ns)
 		unit = 60 * NSEC_PER_SEC;
 	else if (strcmp(end, "h") == 0)
 		unit = 3600 * NSEC_PER_SEC;
+	else if (strcmp(end, "d") == 0)
+		unit = 86400 * NSEC_PER_SEC;
 	else
 		return -EINVAL;
 	/* Reject what would overflow int64 nanoseconds (about 292 years). */

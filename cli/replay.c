@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REPLAY_BATCH 2000
+#define REPLAY_BATCH 50000
 
 struct replay_part {
 	char topic[64];
@@ -118,29 +118,50 @@ static void replay_advance(struct replay *r, const char *topic, int32_t partitio
 			r->parts[i].done = true;
 }
 
+/* Adds one message to the batch: an event, report or control of the policy,
+ * or a note that the offset was read (so merged ranges stay whole). */
+static int replay_take(struct replay *r, struct store_batch *b, const rd_kafka_message_t *m)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	size_t keylen = r->policy_key ? strlen(r->policy_key) : 0;
+	struct merger_decoded dec;
+	char reason[256];
+	int rc = 0;
+
+	if (r->policy_key && (m->key_len != keylen || memcmp(m->key, r->policy_key, keylen) != 0)) {
+		r->skipped++;
+		return store_batch_note_message(b, topic, m->partition, m->offset);
+	}
+	if (merger_decode(topic, m->key, m->key_len, m->payload, m->len, &dec, reason,
+			  sizeof(reason)) < 0) {
+		r->invalid++; /* the live merger dead-lettered it too */
+		return store_batch_note_message(b, topic, m->partition, m->offset);
+	}
+	if (dec.kind == MERGER_EVENT)
+		rc = store_batch_add_event(b, dec.record->event, topic, m->partition, m->offset);
+	else if (dec.kind == MERGER_REPORT)
+		rc = store_batch_add_report(b, dec.record->report);
+	else if (dec.kind == MERGER_CONTROL)
+		rc = store_batch_add_control(b, dec.control);
+	if (rc == 0 && dec.kind != MERGER_EVENT)
+		rc = store_batch_note_message(b, topic, m->partition, m->offset);
+	merger_decoded_free(&dec);
+	return rc;
+}
+
 /* Reads up to the watermarks, merging in batches like the merger does. */
 static int replay_consume(struct replay *r)
 {
-	rd_kafka_message_t **msgs = calloc(REPLAY_BATCH, sizeof(*msgs));
-	struct merger_decoded *dec = calloc(REPLAY_BATCH, sizeof(*dec));
-	size_t keylen = r->policy_key ? strlen(r->policy_key) : 0;
 	int rc = 0;
 
-	if (!msgs || !dec) {
-		rc = -ENOMEM;
-		goto out;
-	}
 	while (!replay_done(r) && rc == 0) {
 		struct store_batch *b = store_batch_new();
 		int n = 0;
 
-		if (!b) {
-			rc = -ENOMEM;
-			break;
-		}
-		while (n < REPLAY_BATCH && !replay_done(r)) {
+		if (!b)
+			return -ENOMEM;
+		while (n < REPLAY_BATCH && !replay_done(r) && rc == 0) {
 			rd_kafka_message_t *m = rd_kafka_consumer_poll(r->consumer, 1000);
-			char reason[256];
 
 			if (!m)
 				continue;
@@ -154,38 +175,18 @@ static int replay_consume(struct replay *r)
 				continue;
 			}
 			replay_advance(r, rd_kafka_topic_name(m->rkt), m->partition, m->offset);
-			if (r->policy_key &&
-			    (m->key_len != keylen || memcmp(m->key, r->policy_key, keylen) != 0)) {
-				r->skipped++;
-				rd_kafka_message_destroy(m);
-				continue;
-			}
-			msgs[n] = m;
-			if (merger_decode(rd_kafka_topic_name(m->rkt), m->key, m->key_len,
-					  m->payload, m->len, &dec[n], reason, sizeof(reason)) < 0)
-				r->invalid++; /* the live merger dead-lettered it too */
-			else if (dec[n].kind == MERGER_EVENT)
-				store_batch_add_event(b, dec[n].record->event);
-			else if (dec[n].kind == MERGER_REPORT)
-				store_batch_add_report(b, dec[n].record->report);
-			else if (dec[n].kind == MERGER_CONTROL)
-				store_batch_add_control(b, dec[n].control);
+			rc = replay_take(r, b, m);
+			rd_kafka_message_destroy(m);
 			n++;
 		}
-		if (n > 0) {
+		if (n > 0 && rc == 0) {
 			size_t merged = 0;
-			rc = store_merge_batch(r->store, "armorsmith-replay", b, &merged);
+			/* No group: a replay stores no consumer offsets. */
+			rc = store_merge_batch(r->store, NULL, b, &merged);
 			r->merged += merged;
-		}
-		for (int i = 0; i < n; i++) {
-			merger_decoded_free(&dec[i]);
-			rd_kafka_message_destroy(msgs[i]);
 		}
 		store_batch_free(b);
 	}
-out:
-	free(msgs);
-	free(dec);
 	return rc;
 }
 

@@ -1,5 +1,5 @@
-#include "store.h"
 #include "log.h"
+#include "store_internal.h"
 #include "store_migrations.h"
 #include "timeutil.h"
 
@@ -12,33 +12,11 @@
 #include <endian.h>
 #include <string.h>
 
-struct store {
-	PGconn *conn;
-	char *dsn;
-};
-
-struct store_offset {
-	char topic[256];
-	int32_t partition;
-	int64_t next_offset;
-};
-
-struct store_batch {
-	const Armorsmith__V1__BehaviorEvent **events;
-	size_t n_events, cap_events;
-	const Armorsmith__V1__NodeReport **reports;
-	size_t n_reports, cap_reports;
-	const Armorsmith__V1__ModelingControl **controls;
-	size_t n_controls, cap_controls;
-	struct store_offset *offsets;
-	size_t n_offsets, cap_offsets;
-};
-
 /* Advisory-lock key that serialises migrations across programs. */
 #define STORE_MIGRATION_LOCK 0x61726d6f72736dLL
 
 /* Runs a statement without parameters; logs the first line of the SQL. */
-static int store_exec(struct store *st, const char *sql)
+int store_exec(struct store *st, const char *sql)
 {
 	PGresult *res = PQexec(st->conn, sql);
 	ExecStatusType s = PQresultStatus(res);
@@ -50,7 +28,7 @@ static int store_exec(struct store *st, const char *sql)
 	return ok ? 0 : -EIO;
 }
 
-static PGresult *store_query(struct store *st, const char *sql, int n, const char *const *params)
+PGresult *store_query(struct store *st, const char *sql, int n, const char *const *params)
 {
 	PGresult *res = PQexecParams(st->conn, sql, n, NULL, params, NULL, NULL, 0);
 	ExecStatusType s = PQresultStatus(res);
@@ -83,6 +61,14 @@ static int store_migrate(struct store *st)
 	}
 	current = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
+	if (store_migration_count &&
+	    current > store_migrations[store_migration_count - 1].version) {
+		log_error("store: the database has schema version %d, newer than this program's %d;"
+			  " run a newer armorsmith",
+			  current, store_migrations[store_migration_count - 1].version);
+		rc = -EPROTO;
+		goto unlock;
+	}
 	for (int i = 0; i < store_migration_count; i++) {
 		const struct store_migration *m = &store_migrations[i];
 		const char *params[2] = {ver, m->name};
@@ -129,12 +115,13 @@ static int store_connect(struct store *st, char *err, size_t errlen)
 	/* Quiet the NOTICEs that IF NOT EXISTS prints on every start. */
 	store_exec(st, "SET client_min_messages = warning");
 	store_exec(st, "SET TIME ZONE 'UTC'");
-	/* Where each batch is COPYed before armorsmith_merge_staged() merges it. */
-	if (store_exec(st, "CREATE TEMP TABLE IF NOT EXISTS merge_staging ("
-			   " event_id text, policy_key text, generation bigint, node text,"
-			   " kind text, source text, observed_at timestamptz, pid bigint,"
-			   " comm text, container_id text, cgroup_id bigint, behavior jsonb)"
-			   " ON COMMIT DELETE ROWS")) {
+	/* Where store_merge_batch() COPYs one row per distinct behavior of a
+	 * batch before armorsmith_merge_groups() (migration 005) unions them. */
+	if (store_exec(st, "CREATE TEMP TABLE IF NOT EXISTS merge_groups ("
+			   " policy_key text, generation bigint, kind text, a text, b text,"
+			   " c text, d text, e text, port integer, owner boolean, perms text,"
+			   " first_seen timestamptz, last_seen timestamptz, hits bigint,"
+			   " nodes text[]) ON COMMIT DELETE ROWS")) {
 		snprintf(err, errlen, "cannot create the staging table on '%s'", st->dsn);
 		PQfinish(st->conn);
 		st->conn = NULL;
@@ -176,6 +163,11 @@ void store_close(struct store *st)
 		return;
 	if (st->conn)
 		PQfinish(st->conn);
+	for (size_t i = 0; i < st->cap_runids; i++)
+		free(st->runids[i].policy_key);
+	free(st->runids);
+	free(st->days);
+	free(st->copy.data);
 	free(st->dsn);
 	free(st);
 }
@@ -211,83 +203,6 @@ int store_schema_version(struct store *st)
 	return v;
 }
 
-struct store_batch *store_batch_new(void)
-{
-	return calloc(1, sizeof(struct store_batch));
-}
-
-void store_batch_free(struct store_batch *b)
-{
-	if (!b)
-		return;
-	free(b->events);
-	free(b->reports);
-	free(b->controls);
-	free(b->offsets);
-	free(b);
-}
-
-static int push_ptr(const void ***arr, size_t *n, size_t *cap, const void *p)
-{
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 64;
-		const void **g = realloc(*arr, ncap * sizeof(*g));
-		if (!g)
-			return -ENOMEM;
-		*arr = g;
-		*cap = ncap;
-	}
-	(*arr)[(*n)++] = p;
-	return 0;
-}
-
-int store_batch_add_event(struct store_batch *b, const Armorsmith__V1__BehaviorEvent *ev)
-{
-	return push_ptr((const void ***)&b->events, &b->n_events, &b->cap_events, ev);
-}
-
-int store_batch_add_report(struct store_batch *b, const Armorsmith__V1__NodeReport *rep)
-{
-	return push_ptr((const void ***)&b->reports, &b->n_reports, &b->cap_reports, rep);
-}
-
-int store_batch_add_control(struct store_batch *b, const Armorsmith__V1__ModelingControl *ctl)
-{
-	return push_ptr((const void ***)&b->controls, &b->n_controls, &b->cap_controls, ctl);
-}
-
-int store_batch_add_offset(struct store_batch *b, const char *topic, int32_t partition,
-			   int64_t next_offset)
-{
-	/* Keep one entry per partition: the highest offset wins. */
-	for (size_t i = 0; i < b->n_offsets; i++) {
-		struct store_offset *o = &b->offsets[i];
-		if (o->partition == partition && strcmp(o->topic, topic) == 0) {
-			if (next_offset > o->next_offset)
-				o->next_offset = next_offset;
-			return 0;
-		}
-	}
-	if (b->n_offsets == b->cap_offsets) {
-		size_t ncap = b->cap_offsets ? b->cap_offsets * 2 : 8;
-		struct store_offset *g = realloc(b->offsets, ncap * sizeof(*g));
-		if (!g)
-			return -ENOMEM;
-		b->offsets = g;
-		b->cap_offsets = ncap;
-	}
-	snprintf(b->offsets[b->n_offsets].topic, sizeof(b->offsets[0].topic), "%s", topic);
-	b->offsets[b->n_offsets].partition = partition;
-	b->offsets[b->n_offsets].next_offset = next_offset;
-	b->n_offsets++;
-	return 0;
-}
-
-size_t store_batch_len(const struct store_batch *b)
-{
-	return b->n_events + b->n_reports + b->n_controls;
-}
-
 const char *store_source_name(Armorsmith__V1__Source s)
 {
 	switch (s) {
@@ -300,383 +215,6 @@ const char *store_source_name(Armorsmith__V1__Source s)
 	default:
 		return "unspecified";
 	}
-}
-
-/* The behavior of an event as (kind, JSON object) for the history table. */
-static json_t *event_behavior_json(const Armorsmith__V1__BehaviorEvent *ev, const char **kind)
-{
-	switch (ev->behavior_case) {
-	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_SYSCALL:
-		*kind = "syscall";
-		return json_pack("{s:s, s:s, s:i}", "name", ev->syscall->name, "arch",
-				 ev->syscall->arch, "number", (int)ev->syscall->number);
-	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_EXEC:
-		*kind = "exec";
-		return json_pack("{s:s}", "path", ev->exec->path);
-	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_FILE:
-		*kind = "file";
-		return json_pack("{s:s, s:s, s:b, s:s}", "path", ev->file->path, "permissions",
-				 ev->file->permissions, "owner", ev->file->owner, "old_path",
-				 ev->file->old_path);
-	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_CAPABILITY:
-		*kind = "capability";
-		return json_pack("{s:s}", "name", ev->capability->name);
-	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_NETWORK:
-		*kind = "network";
-		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "family", ev->network->family,
-				 "sock_type", ev->network->sock_type, "protocol",
-				 ev->network->protocol, "operation", ev->network->operation,
-				 "address", ev->network->address, "port",
-				 (json_int_t)ev->network->port);
-	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_PTRACE:
-		*kind = "ptrace";
-		return json_pack("{s:s, s:s}", "peer", ev->ptrace->peer, "permissions",
-				 ev->ptrace->permissions);
-	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_SIGNAL:
-		*kind = "signal";
-		return json_pack("{s:s, s:s, s:s}", "peer", ev->signal->peer, "signal",
-				 ev->signal->signal, "permissions", ev->signal->permissions);
-	case ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_MOUNT:
-		*kind = "mount";
-		return json_pack("{s:s, s:s, s:s, s:s, s:s}", "operation", ev->mount->operation,
-				 "path", ev->mount->path, "source", ev->mount->source, "fstype",
-				 ev->mount->fstype, "flags", ev->mount->flags);
-	default:
-		*kind = NULL;
-		return NULL;
-	}
-}
-
-static void format_time(int64_t ns, char *buf, size_t len)
-{
-	snprintf(buf, len, "%" PRId64 ".%06" PRId64, ns / NSEC_PER_SEC, (ns % NSEC_PER_SEC) / 1000);
-}
-
-/* A growable buffer holding one batch in PostgreSQL's binary COPY format. */
-struct copybuf {
-	uint8_t *data;
-	size_t len, cap;
-	bool failed;
-};
-
-static void copy_put(struct copybuf *c, const void *p, size_t n)
-{
-	if (c->failed)
-		return;
-	if (c->len + n > c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 1 << 16;
-		uint8_t *d;
-		while (ncap < c->len + n)
-			ncap *= 2;
-		d = realloc(c->data, ncap);
-		if (!d) {
-			c->failed = true;
-			return;
-		}
-		c->data = d;
-		c->cap = ncap;
-	}
-	memcpy(c->data + c->len, p, n);
-	c->len += n;
-}
-
-static void copy_i16(struct copybuf *c, int16_t v)
-{
-	uint16_t be = htobe16((uint16_t)v);
-	copy_put(c, &be, 2);
-}
-
-static void copy_i32(struct copybuf *c, int32_t v)
-{
-	uint32_t be = htobe32((uint32_t)v);
-	copy_put(c, &be, 4);
-}
-
-static void copy_i64_field(struct copybuf *c, int64_t v)
-{
-	uint64_t be = htobe64((uint64_t)v);
-	copy_i32(c, 8);
-	copy_put(c, &be, 8);
-}
-
-static void copy_text_field(struct copybuf *c, const char *s)
-{
-	size_t n = strlen(s ? s : "");
-	copy_i32(c, (int32_t)n);
-	copy_put(c, s ? s : "", n);
-}
-
-/* Binary jsonb is a version byte (1) followed by the JSON text. */
-static void copy_jsonb_field(struct copybuf *c, const char *json)
-{
-	size_t n = strlen(json);
-	uint8_t version = 1;
-	copy_i32(c, (int32_t)(n + 1));
-	copy_put(c, &version, 1);
-	copy_put(c, json, n);
-}
-
-/* Microseconds since 2000-01-01, PostgreSQL's timestamp epoch. */
-static int64_t pg_timestamp(int64_t unix_ns)
-{
-	return unix_ns / 1000 - 946684800LL * 1000000;
-}
-
-static int copy_event(struct copybuf *c, const Armorsmith__V1__BehaviorEvent *ev)
-{
-	const char *kind;
-	json_t *b = event_behavior_json(ev, &kind);
-	char *payload;
-
-	if (!b) {
-		log_warn("store: event %s has no behavior, skipped", ev->event_id);
-		return -EINVAL;
-	}
-	payload = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(b);
-	if (!payload) {
-		log_warn("store: event %s cannot be encoded as JSON (invalid UTF-8?), skipped",
-			 ev->event_id);
-		return -EINVAL;
-	}
-	copy_i16(c, 12);
-	copy_text_field(c, ev->event_id);
-	copy_text_field(c, ev->policy_key);
-	copy_i64_field(c, (int64_t)ev->generation);
-	copy_text_field(c, ev->node);
-	copy_text_field(c, kind);
-	copy_text_field(c, store_source_name(ev->source));
-	copy_i64_field(c, pg_timestamp(ev->time_unix_nano));
-	copy_i64_field(c, ev->pid);
-	copy_text_field(c, ev->comm);
-	copy_text_field(c, ev->container_id);
-	copy_i64_field(c, (int64_t)ev->cgroup_id);
-	copy_jsonb_field(c, payload);
-	free(payload);
-	return c->failed ? -ENOMEM : 0;
-}
-
-/* COPYs the batch's events into merge_staging and merges them in one
- * statement (armorsmith_merge_staged, migration 003). */
-static int merge_events(struct store *st, const struct store_batch *b, size_t *merged)
-{
-	static const char header[] = "PGCOPY\n\377\r\n";
-	struct copybuf c = {0};
-	PGresult *res;
-	int rc;
-
-	*merged = 0;
-	if (!b->n_events)
-		return 0;
-	copy_put(&c, header, 11);
-	copy_i32(&c, 0); /* flags */
-	copy_i32(&c, 0); /* header extension length */
-	for (size_t i = 0; i < b->n_events; i++) {
-		rc = copy_event(&c, b->events[i]);
-		if (rc == -ENOMEM)
-			goto out;
-	}
-	copy_i16(&c, -1);
-	if (c.failed) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	res = PQexec(st->conn, "COPY merge_staging FROM STDIN (FORMAT binary)");
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		log_error("store: cannot start copy: %s", PQerrorMessage(st->conn));
-		PQclear(res);
-		rc = -EIO;
-		goto out;
-	}
-	PQclear(res);
-	if (PQputCopyData(st->conn, (const char *)c.data, (int)c.len) != 1 ||
-	    PQputCopyEnd(st->conn, NULL) != 1) {
-		log_error("store: copy failed: %s", PQerrorMessage(st->conn));
-		rc = -EIO;
-		goto out;
-	}
-	res = PQgetResult(st->conn);
-	rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -EIO;
-	if (rc)
-		log_error("store: copy into staging failed: %s", PQerrorMessage(st->conn));
-	PQclear(res);
-	while ((res = PQgetResult(st->conn)))
-		PQclear(res);
-	if (rc)
-		goto out;
-	res = store_query(st, "SELECT armorsmith_merge_staged()", 0, NULL);
-	if (!res) {
-		rc = -EIO;
-		goto out;
-	}
-	*merged = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-out:
-	free(c.data);
-	return rc;
-}
-
-static const char *report_phase_name(Armorsmith__V1__NodeReport__Phase p)
-{
-	switch (p) {
-	case ARMORSMITH__V1__NODE_REPORT__PHASE__PHASE_JOINED:
-		return "Joined";
-	case ARMORSMITH__V1__NODE_REPORT__PHASE__PHASE_COMPLETED:
-		return "Completed";
-	case ARMORSMITH__V1__NODE_REPORT__PHASE__PHASE_FAILED:
-		return "Failed";
-	default:
-		return NULL;
-	}
-}
-
-static int merge_report(struct store *st, const Armorsmith__V1__NodeReport *r)
-{
-	char gen[24], pub[24], seen[24], lost[24], at[40];
-	const char *phase = report_phase_name(r->phase);
-	const char *params[10];
-	PGresult *res;
-
-	if (!phase) {
-		log_warn("store: node report from %s has no phase, skipped", r->node);
-		return 0;
-	}
-	snprintf(gen, sizeof(gen), "%" PRIu64, r->generation);
-	snprintf(pub, sizeof(pub), "%" PRIu64, r->events_published);
-	snprintf(seen, sizeof(seen), "%" PRIu64, r->records_seen);
-	snprintf(lost, sizeof(lost), "%" PRIu64, r->audit_lost);
-	format_time(r->time_unix_nano, at, sizeof(at));
-	params[0] = r->policy_key;
-	params[1] = gen;
-	params[2] = r->node;
-	params[3] = phase;
-	params[4] = pub;
-	params[5] = seen;
-	params[6] = lost;
-	params[7] = r->message;
-	params[8] = at;
-	params[9] = r->report_id;
-	res = store_query(
-	    st,
-	    "INSERT INTO node_reports (policy_key, generation, node, phase,"
-	    " events_published, records_seen, audit_lost, message, reported_at, report_id)"
-	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::float8), $10)"
-	    " ON CONFLICT (policy_key, generation, node, phase) DO NOTHING",
-	    10, params);
-	if (!res)
-		return -EIO;
-	PQclear(res);
-	return 0;
-}
-
-static int merge_control(struct store *st, const Armorsmith__V1__ModelingControl *c)
-{
-	char gen[24], dur[24], start[40], deadline[40];
-	const char *params[10];
-	json_t *srcs = json_array(), *target;
-	char *srcs_s = NULL, *target_s = NULL;
-	PGresult *res;
-	int rc = -ENOMEM;
-	const Armorsmith__V1__Target *t = c->target;
-
-	for (size_t i = 0; i < c->n_sources; i++)
-		json_array_append_new(srcs, json_string(store_source_name(c->sources[i])));
-	target = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "kind", t ? t->kind : "", "name",
-			   t ? t->name : "", "selector", t ? t->selector_json : "", "cgroup_path",
-			   t ? t->cgroup_path : "", "audit_session",
-			   (json_int_t)(t ? t->audit_session : 0), "root_pid",
-			   (json_int_t)(t ? t->root_pid : 0), "node", t ? t->node : "");
-	srcs_s = json_dumps(srcs, JSON_COMPACT);
-	target_s = target ? json_dumps(target, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	if (!srcs_s || !target_s)
-		goto out;
-	snprintf(gen, sizeof(gen), "%" PRIu64, c->generation);
-	snprintf(dur, sizeof(dur), "%" PRId64, c->duration_seconds);
-	format_time(c->start_unix_nano, start, sizeof(start));
-	format_time(c->deadline_unix_nano, deadline, sizeof(deadline));
-	params[0] = c->policy_key;
-	params[1] = gen;
-	params[2] = c->profile_name;
-	params[3] = c->namespace_;
-	params[4] = c->enforcer;
-	params[5] = srcs_s;
-	params[6] = target_s;
-	params[7] = dur;
-	params[8] = start;
-	params[9] = deadline;
-	/* A completed run keeps its result: restarting modeling bumps the generation. */
-	res = store_query(
-	    st,
-	    "INSERT INTO modeling_runs (policy_key, generation, profile_name, namespace, enforcer,"
-	    " sources, target, duration_seconds, started_at, deadline)"
-	    " VALUES ($1, $2, $3, $4, $5, ARRAY(SELECT jsonb_array_elements_text($6::jsonb)),"
-	    " $7::jsonb, $8, to_timestamp($9::float8), to_timestamp($10::float8))"
-	    " ON CONFLICT (policy_key, generation) DO UPDATE SET"
-	    " deadline = excluded.deadline, duration_seconds = excluded.duration_seconds,"
-	    " target = excluded.target"
-	    " WHERE modeling_runs.status = 'Modeling'",
-	    10, params);
-	rc = res ? 0 : -EIO;
-	PQclear(res);
-out:
-	free(srcs_s);
-	free(target_s);
-	json_decref(srcs);
-	json_decref(target);
-	return rc;
-}
-
-static int merge_offsets(struct store *st, const char *group, const struct store_batch *b)
-{
-	for (size_t i = 0; i < b->n_offsets; i++) {
-		char part[16], off[24];
-		const char *params[4] = {group, b->offsets[i].topic, part, off};
-		PGresult *res;
-
-		snprintf(part, sizeof(part), "%d", b->offsets[i].partition);
-		snprintf(off, sizeof(off), "%" PRId64, b->offsets[i].next_offset);
-		res = store_query(
-		    st,
-		    "INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition,"
-		    " next_offset) VALUES ($1, $2, $3, $4)"
-		    " ON CONFLICT (consumer_group, topic, kafka_partition) DO UPDATE"
-		    " SET next_offset = greatest(consumer_offsets.next_offset,"
-		    " excluded.next_offset)",
-		    4, params);
-		if (!res)
-			return -EIO;
-		PQclear(res);
-	}
-	return 0;
-}
-
-int store_merge_batch(struct store *st, const char *group, struct store_batch *b, size_t *merged)
-{
-	size_t n_new = 0;
-	int rc;
-
-	if (store_exec(st, "BEGIN"))
-		return -EIO;
-	/* Controls first: a run's row exists before events that name it. */
-	for (size_t i = 0; i < b->n_controls; i++)
-		if ((rc = merge_control(st, b->controls[i])) < 0)
-			goto rollback;
-	if ((rc = merge_events(st, b, &n_new)) < 0)
-		goto rollback;
-	/* Reports last: a Completed report never lands before the events it covers. */
-	for (size_t i = 0; i < b->n_reports; i++)
-		if ((rc = merge_report(st, b->reports[i])) < 0)
-			goto rollback;
-	if ((rc = merge_offsets(st, group, b)) < 0)
-		goto rollback;
-	if (store_exec(st, "COMMIT"))
-		return -EIO;
-	if (merged)
-		*merged = n_new;
-	return 0;
-rollback:
-	store_exec(st, "ROLLBACK");
-	return rc;
 }
 
 int store_load_offset(struct store *st, const char *group, const char *topic, int32_t partition,
@@ -710,7 +248,7 @@ int store_list_due_runs(struct store *st, int64_t now_ns, struct store_run **run
 	struct store_run *out;
 	int rows;
 
-	format_time(now_ns, now, sizeof(now));
+	store_format_time(now_ns, now, sizeof(now));
 	res = store_query(
 	    st,
 	    "SELECT r.policy_key, r.generation,"
@@ -922,8 +460,8 @@ int store_run_status(struct store *st, const char *policy_key, uint64_t generati
 	res =
 	    store_query(st,
 			"SELECT r.status,"
-			" (SELECT count(*) FROM behavior_history h WHERE h.policy_key = $1"
-			"  AND h.generation = $2),"
+			" (SELECT coalesce(sum(events_merged), 0) FROM run_keys k"
+			"  WHERE k.policy_key = $1 AND k.generation = $2),"
 			" (SELECT count(DISTINCT node) FROM node_reports n WHERE n.policy_key = $1"
 			"  AND n.generation = $2 AND n.phase = 'Joined'),"
 			" (SELECT count(DISTINCT node) FROM node_reports n WHERE n.policy_key = $1"
@@ -1043,25 +581,105 @@ int store_list_completed_runs(struct store *st, const char *policy_key, struct s
 int store_reset_projection(struct store *st, const char *policy_key)
 {
 	static const char *const tables[] = {
-	    "behavior_history",	   "merged_syscalls", "merged_executions", "merged_files",
-	    "merged_capabilities", "merged_network",  "merged_ptrace",	   "merged_signals",
-	    "merged_mounts",	   "node_reports",
+	    "merged_syscalls",	   "merged_executions", "merged_files",
+	    "merged_capabilities", "merged_network",	"merged_ptrace",
+	    "merged_signals",	   "merged_mounts",	"node_reports",
+	};
+	/* Merges of these runs hold their partitions' locks: taking them
+	 * first means no merge is half-way through a run being deleted. */
+	static const char lock_sql[] =
+	    "SELECT pg_advisory_xact_lock(k1, k2) FROM (SELECT DISTINCT hashtext(topic) AS k1,"
+	    " kafka_partition AS k2 FROM merged_ranges r JOIN run_keys k USING (run_id)"
+	    " WHERE $1::text IS NULL OR k.policy_key = $1 ORDER BY 1, 2) s";
+	static const char *const run_sql[] = {
+	    "DELETE FROM event_history h USING run_keys k WHERE h.run_id = k.run_id"
+	    " AND ($1::text IS NULL OR k.policy_key = $1)",
+	    "DELETE FROM merged_ranges r USING run_keys k WHERE r.run_id = k.run_id"
+	    " AND ($1::text IS NULL OR k.policy_key = $1)",
+	    "UPDATE run_keys SET events_merged = 0 WHERE $1::text IS NULL OR policy_key = $1",
 	};
 	const char *params[1] = {policy_key};
 	char sql[256];
+	PGresult *res;
 
 	if (store_exec(st, "BEGIN"))
 		return -EIO;
+	res = store_query(st, lock_sql, 1, params);
+	if (!res)
+		goto fail;
+	PQclear(res);
+	for (size_t i = 0; i < sizeof(run_sql) / sizeof(run_sql[0]); i++) {
+		res = store_query(st, run_sql[i], 1, params);
+		if (!res)
+			goto fail;
+		PQclear(res);
+	}
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		PGresult *res;
 		snprintf(sql, sizeof(sql),
 			 "DELETE FROM %s WHERE $1::text IS NULL OR policy_key = $1", tables[i]);
 		res = store_query(st, sql, 1, params);
-		if (!res) {
-			store_exec(st, "ROLLBACK");
-			return -EIO;
-		}
+		if (!res)
+			goto fail;
 		PQclear(res);
 	}
 	return store_exec(st, "COMMIT") ? -EIO : 0;
+fail:
+	store_exec(st, "ROLLBACK");
+	return -EIO;
+}
+
+int store_history_prepare(struct store *st, int64_t now_ns)
+{
+	int32_t today = (int32_t)(now_ns / NSEC_PER_SEC / 86400);
+
+	/* Yesterday for late events, tomorrow and the day after so that a
+	 * merge at midnight rarely waits for a new partition. */
+	for (int32_t d = today - 1; d <= today + 2; d++) {
+		int rc = store_history_partition(st, d);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int store_history_expire(struct store *st, int64_t now_ns, int64_t retention_ns, int *dropped)
+{
+	char cutoff[40];
+	const char *params[1] = {cutoff};
+	PGresult *res;
+	int rc = 0;
+
+	*dropped = 0;
+	if (retention_ns <= 0)
+		return 0;
+	snprintf(cutoff, sizeof(cutoff), "%" PRId64, (now_ns - retention_ns) / NSEC_PER_SEC);
+	/* A day goes once all of it is older than the cutoff; the names are
+	 * event_history_YYYYMMDD (armorsmith_history_partition). */
+	res =
+	    store_query(st,
+			"SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+			" WHERE i.inhparent = 'event_history'::regclass"
+			" AND c.relname ~ '^event_history_[0-9]{8}$'"
+			" AND to_date(substr(c.relname, 15), 'YYYYMMDD') + 1"
+			"     <= (to_timestamp($1::float8) AT TIME ZONE 'UTC')::date"
+			" ORDER BY 1",
+			1, params);
+	if (!res)
+		return -EIO;
+	for (int i = 0; i < PQntuples(res); i++) {
+		char sql[160];
+		const char *name = PQgetvalue(res, i, 0);
+
+		snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s", name);
+		if (store_exec(st, sql) < 0) {
+			rc = -EIO;
+			break;
+		}
+		log_info("store: dropped history partition %s (older than the retention)", name);
+		(*dropped)++;
+	}
+	PQclear(res);
+	/* Forget the days so a late event of one makes its partition again. */
+	st->n_days = 0;
+	return rc;
 }

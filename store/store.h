@@ -20,17 +20,27 @@ void store_close(struct store *st);
 int store_reconnect(struct store *st);
 int store_schema_version(struct store *st);
 
+/* A batch copies what it needs: messages may be freed once added. */
 struct store_batch *store_batch_new(void);
 void store_batch_free(struct store_batch *b);
-/* The batch keeps pointers: the messages must outlive store_merge_batch(). */
-int store_batch_add_event(struct store_batch *b, const Armorsmith__V1__BehaviorEvent *ev);
+/* An event and the Kafka coordinates it was read from, which identify it:
+ * an offset the batch holds already is ignored (a redelivery after a
+ * rebalance), one merged by an earlier batch is skipped at merge time. */
+int store_batch_add_event(struct store_batch *b, const Armorsmith__V1__BehaviorEvent *ev,
+			  const char *topic, int32_t partition, int64_t offset);
 int store_batch_add_report(struct store_batch *b, const Armorsmith__V1__NodeReport *rep);
 int store_batch_add_control(struct store_batch *b, const Armorsmith__V1__ModelingControl *ctl);
+/* A message read but not added as an event (a report, a dead letter, an
+ * event of another policy): it lets the batch's merged ranges stay whole. */
+int store_batch_note_message(struct store_batch *b, const char *topic, int32_t partition,
+			     int64_t offset);
+/* Where the consumer group resumes: the highest next_offset per partition. */
 int store_batch_add_offset(struct store_batch *b, const char *topic, int32_t partition,
 			   int64_t next_offset);
 size_t store_batch_len(const struct store_batch *b);
-/* One transaction: history, set unions, runs, node reports and offsets.
- * *merged counts events that were new (not redeliveries). */
+/* One transaction: merged ranges, history, set unions, runs, node reports
+ * and the group's offsets (group may be NULL: none stored). *merged counts
+ * events that were new (not merged before by any consumer). */
 int store_merge_batch(struct store *st, const char *group, struct store_batch *b, size_t *merged);
 /* Next offset to consume for (group, topic, partition), or -ENOENT. */
 int store_load_offset(struct store *st, const char *group, const char *topic, int32_t partition,
@@ -70,6 +80,12 @@ int store_list_completed_runs(struct store *st, const char *policy_key, struct s
 /* Deletes what replay rebuilds for one policy (or all): history, merged sets
  * and node reports. Runs and their built profiles stay, for comparison. */
 int store_reset_projection(struct store *st, const char *policy_key);
+
+/* History is partitioned by UTC day: makes sure yesterday to the day after
+ * tomorrow exist (the merge makes others as events need them). */
+int store_history_prepare(struct store *st, int64_t now_ns);
+/* Drops the days entirely older than now - retention (0: keep all). */
+int store_history_expire(struct store *st, int64_t now_ns, int64_t retention_ns, int *dropped);
 
 const char *store_source_name(Armorsmith__V1__Source s);
 

@@ -5,6 +5,7 @@
 #include "httpd.h"
 #include "kafka.h"
 #include "log.h"
+#include "merge_worker.h"
 #include "merger.h"
 #include "metrics.h"
 #include "store.h"
@@ -12,6 +13,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,13 +21,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MERGER_MAX_BATCH 5000
+/* Under a backlog a batch fills up to --batch-size: the set unions cost per
+ * distinct behavior in a batch, so bigger batches cost less per event. The
+ * batch copies what it keeps (about 300 bytes an event). */
+#define MERGER_MAX_BATCH 1000000
+#define MERGER_DEFAULT_BATCH 100000
 
 static volatile sig_atomic_t merger_stop;
 
 struct merger {
 	struct armorsmith_config cfg;
-	struct store *store;
+	struct store *store;	     /* the merge worker's connection */
+	struct store *offsets_store; /* the consumer thread's: rebalances, partitions */
+	struct merge_worker *worker;
 	rd_kafka_t *consumer;
 	rd_kafka_t *deadletter;
 	int batch_size;
@@ -61,13 +69,17 @@ static void usage(FILE *out)
 	    "                     default %s)\n"
 	    "  --pg CONNINFO      PostgreSQL connection string (env ARMORSMITH_PG_DSN)\n"
 	    "  --group ID         consumer group id (default armorsmith-merger)\n"
-	    "  --batch-size N     messages per transaction (default 1000)\n"
-	    "  --batch-ms MS      longest wait to fill a batch (default 200)\n"
+	    "  --batch-size N     most messages per transaction (default %d)\n"
+	    "  --batch-ms MS      longest wait to fill a batch while none is merging\n"
+	    "                     (default 200; while one merges, the next one grows)\n"
 	    "  --exit-when-idle D exit after D (e.g. 5s) without messages (for replays)\n"
 	    "  --metrics-addr H:P serve /healthz and /metrics over HTTP on HOST:PORT\n"
 	    "                     (http.metrics_addr, env ARMORSMITH_METRICS_ADDR; default off)\n"
-	    "  -h, --help         this text\n",
-	    CONFIG_DEFAULT_BROKERS);
+	    "  -h, --help         this text\n"
+	    "\n"
+	    "History is partitioned by UTC day; store.history_retention (env\n"
+	    "ARMORSMITH_HISTORY_RETENTION, e.g. 30d; default: keep all) drops older days.\n",
+	    CONFIG_DEFAULT_BROKERS, MERGER_DEFAULT_BATCH);
 }
 
 /* Partitions assigned to this worker resume from the offsets in PostgreSQL,
@@ -78,10 +90,13 @@ static void merger_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	struct merger *m = opaque;
 
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		/* The batch in flight may hold these partitions' next offsets. */
+		if (m->worker)
+			merge_worker_wait(m->worker);
 		for (int i = 0; i < parts->cnt; i++) {
 			rd_kafka_topic_partition_t *p = &parts->elems[i];
 			int64_t off;
-			if (store_load_offset(m->store, m->cfg.consumer_group, p->topic,
+			if (store_load_offset(m->offsets_store, m->cfg.consumer_group, p->topic,
 					      p->partition, &off) == 0)
 				p->offset = off;
 			else
@@ -163,36 +178,118 @@ static int merger_commit(struct merger *m, struct store_batch *b)
 }
 
 /* The next offset per partition, as now stored in PostgreSQL. */
-static void merger_offset_metrics(rd_kafka_message_t **msgs, int n)
+static void merger_offset_metrics(const rd_kafka_topic_partition_list_t *done)
 {
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < done->cnt; i++) {
 		char labels[200], part[16];
-		if (i + 1 < n && msgs[i + 1]->rkt == msgs[i]->rkt &&
-		    msgs[i + 1]->partition == msgs[i]->partition)
-			continue;
-		snprintf(part, sizeof(part), "%d", msgs[i]->partition);
-		if (metrics_labels(labels, sizeof(labels), "topic",
-				   rd_kafka_topic_name(msgs[i]->rkt), "partition", part, NULL) == 0)
+
+		snprintf(part, sizeof(part), "%d", done->elems[i].partition);
+		if (metrics_labels(labels, sizeof(labels), "topic", done->elems[i].topic,
+				   "partition", part, NULL) == 0)
 			metric_set(metrics_gauge("armorsmith_merger_committed_offset", labels,
 						 "Next offset to consume per partition, stored in "
 						 "PostgreSQL with the last merged batch."),
-				   msgs[i]->offset + 1);
+				   done->elems[i].offset);
 	}
+}
+
+/* Adds one consumed message to the batch (or to the dead letters); the
+ * message can be destroyed right after. */
+static int merger_take(struct merger *m, struct store_batch *b, const rd_kafka_message_t *msg,
+		       rd_kafka_topic_partition_list_t *done)
+{
+	const char *topic = rd_kafka_topic_name(msg->rkt);
+	rd_kafka_topic_partition_t *tp;
+	struct merger_decoded dec;
+	char reason[256];
+	int rc = 0;
+
+	if (merger_decode(topic, msg->key, msg->key_len, msg->payload, msg->len, &dec, reason,
+			  sizeof(reason)) < 0) {
+		rc = merger_deadletter(m, msg, reason);
+		if (rc == 0)
+			rc = store_batch_note_message(b, topic, msg->partition, msg->offset);
+	} else if (dec.kind == MERGER_EVENT) {
+		rc =
+		    store_batch_add_event(b, dec.record->event, topic, msg->partition, msg->offset);
+	} else {
+		if (dec.kind == MERGER_REPORT)
+			rc = store_batch_add_report(b, dec.record->report);
+		else if (dec.kind == MERGER_CONTROL)
+			rc = store_batch_add_control(b, dec.control);
+		if (rc == 0)
+			rc = store_batch_note_message(b, topic, msg->partition, msg->offset);
+	}
+	merger_decoded_free(&dec);
+	if (rc == 0)
+		rc = store_batch_add_offset(b, topic, msg->partition, msg->offset + 1);
+	if (rc < 0)
+		return rc;
+	tp = rd_kafka_topic_partition_list_find(done, topic, msg->partition);
+	if (!tp)
+		tp = rd_kafka_topic_partition_list_add(done, topic, msg->partition);
+	tp->offset = msg->offset + 1;
+	return 0;
+}
+
+struct merge_job {
+	struct store_batch *batch;
+	rd_kafka_topic_partition_list_t *done; /* next offset per partition */
+	int messages;
+};
+
+static void merge_job_free(struct merge_job *j)
+{
+	if (!j)
+		return;
+	store_batch_free(j->batch);
+	if (j->done)
+		rd_kafka_topic_partition_list_destroy(j->done);
+	free(j);
+}
+
+/* On the merge worker's thread. */
+static int merger_merge_job(void *arg, void *p)
+{
+	struct merger *m = arg;
+	struct merge_job *j = p;
+	int rc = merger_commit(m, j->batch);
+
+	if (rc == 0) {
+		/* Kafka's copy of the offsets is for lag monitoring only. */
+		rd_kafka_commit(m->consumer, j->done, 1);
+		m->last_commit_ns = time_now_ns();
+		metric_add(m->m_messages, (uint64_t)j->messages);
+		merger_offset_metrics(j->done);
+	}
+	merge_job_free(j);
+	return rc;
+}
+
+/* Makes the coming days' history partitions and drops whole days older
+ * than store.history_retention, at start and then every ten minutes. */
+static void merger_expire_history(struct merger *m, int64_t *next_ns)
+{
+	int64_t now = time_now_ns();
+	int dropped;
+
+	if (now < *next_ns)
+		return;
+	*next_ns = now + 600 * NSEC_PER_SEC;
+	if (store_history_prepare(m->offsets_store, now) < 0 ||
+	    store_history_expire(m->offsets_store, now, m->cfg.history_retention_ns, &dropped) < 0)
+		log_warn("cannot prepare or expire history partitions; trying again later");
 }
 
 static int merger_run(struct merger *m)
 {
 	rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(2);
-	rd_kafka_message_t **msgs = calloc(MERGER_MAX_BATCH, sizeof(*msgs));
-	struct merger_decoded *dec = calloc(MERGER_MAX_BATCH, sizeof(*dec));
-	int64_t last_msg = time_now_ns();
+	int64_t last_msg = time_now_ns(), next_expire = 0;
 	rd_kafka_resp_err_t e;
 	int rc = 0;
 
-	if (!topics || !msgs || !dec) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	if (!topics)
+		return -ENOMEM;
 	rd_kafka_topic_partition_list_add(topics, TOPIC_CONTROL, RD_KAFKA_PARTITION_UA);
 	rd_kafka_topic_partition_list_add(topics, TOPIC_BEHAVIOR, RD_KAFKA_PARTITION_UA);
 	e = rd_kafka_subscribe(m->consumer, topics);
@@ -202,88 +299,93 @@ static int merger_run(struct merger *m)
 		goto out;
 	}
 	while (!merger_stop) {
-		struct store_batch *b = store_batch_new();
-		metrics_health_tick();
+		struct merge_job *j = calloc(1, sizeof(*j));
 		int n = 0;
 		int64_t until = time_now_ns() + (int64_t)m->batch_ms * NSEC_PER_MSEC;
 
-		if (!b) {
+		metrics_health_tick();
+		merger_expire_history(m, &next_expire);
+		if (j) {
+			j->batch = store_batch_new();
+			j->done = rd_kafka_topic_partition_list_new(8);
+		}
+		if (!j || !j->batch || !j->done) {
+			merge_job_free(j);
 			rc = -ENOMEM;
 			break;
 		}
-		while (n < m->batch_size && !merger_stop) {
-			int64_t left = (until - time_now_ns()) / NSEC_PER_MSEC;
-			rd_kafka_message_t *msg;
-			char reason[256];
+		int64_t left = m->batch_ms;
 
-			if (left <= 0)
-				break;
+		while (n < m->batch_size && !merger_stop) {
+			rd_kafka_message_t *msg;
+
+			/* The clock every 32 messages: reading it per message
+			 * was a few percent of the merger's time. */
+			if (!(n & 31))
+				left = (until - time_now_ns()) / NSEC_PER_MSEC;
+
+			/* Past --batch-ms the batch still grows while the previous
+			 * one merges: under a backlog batches become as large as
+			 * the merge is slow, which is what makes the merge cheap
+			 * per event. */
+			if (left <= 0) {
+				if (n == 0 || !merge_worker_busy(m->worker))
+					break;
+				left = 5;
+			}
 			msg = rd_kafka_consumer_poll(m->consumer, (int)left);
-			if (!msg)
+			if (!msg) {
+				left = (until - time_now_ns()) / NSEC_PER_MSEC;
 				continue;
+			}
 			if (msg->err) {
 				if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 					log_warn("consumer: %s", rd_kafka_message_errstr(msg));
 				rd_kafka_message_destroy(msg);
 				continue;
 			}
-			msgs[n] = msg;
-			if (merger_decode(rd_kafka_topic_name(msg->rkt), msg->key, msg->key_len,
-					  msg->payload, msg->len, &dec[n], reason,
-					  sizeof(reason)) < 0) {
-				if (merger_deadletter(m, msg, reason) < 0) {
-					rc = -EIO;
-					merger_stop = 1;
-				}
-			} else if (dec[n].kind == MERGER_EVENT) {
-				store_batch_add_event(b, dec[n].record->event);
-			} else if (dec[n].kind == MERGER_REPORT) {
-				store_batch_add_report(b, dec[n].record->report);
-			} else if (dec[n].kind == MERGER_CONTROL) {
-				store_batch_add_control(b, dec[n].control);
+			rc = merger_take(m, j->batch, msg, j->done);
+			rd_kafka_message_destroy(msg);
+			if (rc < 0) {
+				log_error("cannot add a message to the batch: %s", strerror(-rc));
+				merger_stop = 1;
+				break;
 			}
-			store_batch_add_offset(b, rd_kafka_topic_name(msg->rkt), msg->partition,
-					       msg->offset + 1);
 			n++;
 		}
 		if (n > 0 && rc == 0) {
 			last_msg = time_now_ns();
 			if (!m->first_msg_ns)
 				m->first_msg_ns = last_msg;
-			if (merger_commit(m, b) == 0) {
-				/* Kafka's copy of the offsets is for lag monitoring only. */
-				rd_kafka_commit_message(m->consumer, msgs[n - 1], 1);
-				m->last_commit_ns = time_now_ns();
-				metric_add(m->m_messages, (uint64_t)n);
-				merger_offset_metrics(msgs, n);
-			} else {
+			j->messages = n;
+			/* While this batch merges, the next one is read. */
+			if (merge_worker_submit(m->worker, j) < 0) {
+				merge_job_free(j);
 				rc = merger_stop ? 0 : -EIO;
+				break;
 			}
+		} else {
+			merge_job_free(j);
 		}
-		for (int i = 0; i < n; i++) {
-			merger_decoded_free(&dec[i]);
-			rd_kafka_message_destroy(msgs[i]);
-		}
-		store_batch_free(b);
 		if (rc < 0)
 			break;
 		/* Idle only counts while partitions are ours: a worker waiting for
 		 * a rebalance has not caught up with anything yet. */
 		if (!m->assigned || m->assigned_at_ns > last_msg)
 			last_msg = time_now_ns();
-		if (m->idle_exit_ns && time_now_ns() - last_msg > m->idle_exit_ns) {
+		if (m->idle_exit_ns && time_now_ns() - last_msg > m->idle_exit_ns &&
+		    merge_worker_wait(m->worker) == 0) {
 			log_info("idle for the requested time; exiting");
 			break;
 		}
 	}
+	if (merge_worker_wait(m->worker) < 0 && rc == 0 && !merger_stop)
+		rc = -EIO;
 out:
 	log_info("stopping: %" PRIu64 " events merged, %" PRIu64 " dead-lettered; "
 		 "first message at %" PRId64 ", last commit at %" PRId64 " (unix ns)",
 		 m->merged_total, m->deadletter_total, m->first_msg_ns, m->last_commit_ns);
-	if (topics)
-		rd_kafka_topic_partition_list_destroy(topics);
-	free(msgs);
-	free(dec);
+	rd_kafka_topic_partition_list_destroy(topics);
 	return rc;
 }
 
@@ -301,13 +403,18 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct merger m = {.batch_size = 1000, .batch_ms = 200};
+	struct merger m = {.batch_size = MERGER_DEFAULT_BATCH, .batch_ms = 200};
 	const char *config = NULL, *kafka = NULL, *pg = NULL, *group = NULL, *maddr = NULL;
 	struct httpd *metrics = NULL;
 	char err[512];
 	int c, rc = 1;
 
 	log_init("armorsmith-merger");
+	/* Batches are tens of megabytes, made and freed every few hundred
+	 * milliseconds: keep that memory in the heap instead of mapping it
+	 * afresh (and faulting it in) for every batch. */
+	mallopt(M_MMAP_THRESHOLD, 512 << 20);
+	mallopt(M_TRIM_THRESHOLD, 1024 << 20);
 	if (config_init_defaults(&m.cfg) < 0)
 		return 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -382,8 +489,14 @@ int main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (store_open(m.cfg.pg_dsn, &m.store, err, sizeof(err)) < 0) {
+	if (store_open(m.cfg.pg_dsn, &m.store, err, sizeof(err)) < 0 ||
+	    store_open(m.cfg.pg_dsn, &m.offsets_store, err, sizeof(err)) < 0) {
 		log_error("%s", err);
+		goto out;
+	}
+	if (store_history_prepare(m.offsets_store, time_now_ns()) < 0) {
+		log_error("cannot create the history partitions in postgresql at '%s'",
+			  m.cfg.pg_dsn);
 		goto out;
 	}
 	m.deadletter = kafka_producer_new(m.cfg.kafka_brokers, NULL, NULL, err, sizeof(err));
@@ -400,8 +513,14 @@ int main(int argc, char **argv)
 	}
 	log_info("merging into postgresql as group %s from %s", m.cfg.consumer_group,
 		 m.cfg.kafka_brokers);
+	if (merge_worker_start(merger_merge_job, &m, &m.worker) < 0) {
+		log_error("cannot start the merge thread");
+		goto out;
+	}
 	rc = merger_run(&m) < 0;
 out:
+	merge_worker_stop(m.worker);
+	m.worker = NULL; /* consumer_close() below runs the rebalance callback */
 	if (m.consumer) {
 		rd_kafka_consumer_close(m.consumer);
 		rd_kafka_destroy(m.consumer);
@@ -411,6 +530,7 @@ out:
 		rd_kafka_destroy(m.deadletter);
 	}
 	store_close(m.store);
+	store_close(m.offsets_store);
 	httpd_stop(metrics);
 	config_free(&m.cfg);
 	return rc;

@@ -12,6 +12,9 @@
 #define PG_TEXT_OID 25
 /* PQputCopyData() takes an int length. */
 #define COPY_CHUNK ((size_t)4 << 20)
+/* A streamed COPY hands PostgreSQL rows while later ones are still being
+ * rendered: the two overlap instead of taking turns. */
+#define COPY_STREAM_CHUNK ((size_t)256 << 10)
 
 bool copy_grow(struct copybuf *c, size_t n)
 {
@@ -83,30 +86,41 @@ void copy_text_array_field(struct copybuf *c, const char *const *items, size_t n
 	copy_field_close(c, at);
 }
 
-int copy_send(struct store *st, const char *sql, struct copybuf *c)
+static int copy_start(struct store *st, const char *sql)
 {
-	PGresult *res;
-	size_t sent = 0;
-	int rc;
+	PGresult *res = PQexec(st->conn, sql);
 
-	if (c->failed)
-		return -ENOMEM;
-	res = PQexec(st->conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
 		log_error("store: cannot start '%s': %s", sql, PQerrorMessage(st->conn));
 		PQclear(res);
 		return -EIO;
 	}
 	PQclear(res);
+	return 0;
+}
+
+static int copy_put_data(struct store *st, const char *sql, struct copybuf *c)
+{
 	for (size_t off = 0; off < c->len; off += COPY_CHUNK) {
 		size_t n = c->len - off < COPY_CHUNK ? c->len - off : COPY_CHUNK;
 
-		if (PQputCopyData(st->conn, (const char *)c->data + off, (int)n) != 1)
-			break;
-		sent = off + n;
+		if (PQputCopyData(st->conn, (const char *)c->data + off, (int)n) != 1) {
+			log_error("store: sending '%s' failed: %s", sql, PQerrorMessage(st->conn));
+			return -EIO;
+		}
 	}
-	if (sent != c->len || PQputCopyEnd(st->conn, NULL) != 1) {
-		log_error("store: sending '%s' failed: %s", sql, PQerrorMessage(st->conn));
+	c->len = 0;
+	return 0;
+}
+
+/* Ends the COPY and collects its result; with failed set, aborts it. */
+static int copy_finish(struct store *st, const char *sql, bool failed)
+{
+	PGresult *res;
+	int rc;
+
+	if (PQputCopyEnd(st->conn, failed ? "aborted by armorsmith" : NULL) != 1) {
+		log_error("store: ending '%s' failed: %s", sql, PQerrorMessage(st->conn));
 		return -EIO;
 	}
 	res = PQgetResult(st->conn);
@@ -116,5 +130,50 @@ int copy_send(struct store *st, const char *sql, struct copybuf *c)
 	PQclear(res);
 	while ((res = PQgetResult(st->conn)))
 		PQclear(res);
+	return failed ? -EIO : rc;
+}
+
+int copy_send(struct store *st, const char *sql, struct copybuf *c)
+{
+	int rc;
+
+	if (c->failed)
+		return -ENOMEM;
+	rc = copy_start(st, sql);
+	if (rc < 0)
+		return rc;
+	rc = copy_put_data(st, sql, c);
+	return copy_finish(st, sql, rc < 0);
+}
+
+int copy_stream_begin(struct store *st, const char *sql, struct copybuf *c)
+{
+	int rc = copy_start(st, sql);
+
+	if (rc == 0)
+		copy_begin(c);
 	return rc;
+}
+
+int copy_stream_flush(struct store *st, const char *sql, struct copybuf *c)
+{
+	if (c->len < COPY_STREAM_CHUNK)
+		return 0;
+	if (c->failed)
+		return -ENOMEM;
+	return copy_put_data(st, sql, c);
+}
+
+int copy_stream_end(struct store *st, const char *sql, struct copybuf *c, bool abort)
+{
+	int rc = 0;
+
+	if (abort || c->failed) {
+		rc = c->failed ? -ENOMEM : -ECANCELED;
+		copy_finish(st, sql, true);
+		return rc;
+	}
+	copy_end(c);
+	rc = copy_put_data(st, sql, c);
+	return copy_finish(st, sql, rc < 0);
 }

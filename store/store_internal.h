@@ -224,5 +224,10 @@ void copy_field_close(struct copybuf *c, size_t at);
 void copy_text_array_field(struct copybuf *c, const char *const *items, size_t n);
 /* Sends the buffer as COPY sql FROM STDIN (FORMAT binary). */
 int copy_send(struct store *st, const char *sql, struct copybuf *c);
+/* A COPY whose rows are sent as they are written into c: begin, then
+ * copy_stream_flush() after each row, then end (abort: roll the COPY back). */
+int copy_stream_begin(struct store *st, const char *sql, struct copybuf *c);
+int copy_stream_flush(struct store *st, const char *sql, struct copybuf *c);
+int copy_stream_end(struct store *st, const char *sql, struct copybuf *c, bool abort);
 
 #endif

@@ -606,14 +606,58 @@ static const char *source_name(uint8_t s)
 	return store_source_name((Armorsmith__V1__Source)s);
 }
 
+#define HISTORY_COLUMNS                                                                            \
+	" (observed_at, run_id, node, kind, source, pid, comm, container_id, cgroup_id,"           \
+	" kafka_partition, kafka_offset, event_id, behavior) FROM STDIN (FORMAT binary)"
+
+/* Rows of one day go straight into that day's partition: the parent's
+ * tuple routing was a measurable part of the COPY. A batch spanning days
+ * (midnight, a replay) goes through the parent. */
+static void history_copy_sql(const struct store_batch *b, const bool *skip, char *sql, size_t len)
+{
+	int32_t day = INT32_MIN;
+	bool one_day = true;
+
+	for (size_t i = 0; i < b->n_events && one_day; i++) {
+		int32_t d;
+
+		if (skip[i])
+			continue;
+		d = utc_day(b->events[i].time_ns);
+		if (day != INT32_MIN && d != day)
+			one_day = false;
+		day = d;
+	}
+	if (one_day && day != INT32_MIN) {
+		time_t tt = (time_t)day * 86400;
+		struct tm tm;
+		char date[16];
+
+		if (gmtime_r(&tt, &tm) && strftime(date, sizeof(date), "%Y%m%d", &tm)) {
+			snprintf(sql, len, "COPY event_history_%s" HISTORY_COLUMNS, date);
+			return;
+		}
+	}
+	snprintf(sql, len, "COPY event_history" HISTORY_COLUMNS);
+}
+
 static int copy_history(struct store *st, struct store_batch *b, const bool *skip, size_t *merged)
 {
 	struct copybuf *c = &st->copy;
+	char sql[320];
+	size_t n = 0;
 	int rc;
 
 	*merged = 0;
-	copy_begin(c);
-	for (size_t i = 0; i < b->n_events; i++) {
+	for (size_t i = 0; i < b->n_events; i++)
+		n += !skip[i];
+	if (n == 0)
+		return 0;
+	history_copy_sql(b, skip, sql, sizeof(sql));
+	rc = copy_stream_begin(st, sql, c);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < b->n_events && rc == 0; i++) {
 		const struct batch_event *e = &b->events[i];
 		const struct batch_part *p = &b->parts[e->part];
 
@@ -635,15 +679,9 @@ static int copy_history(struct store *st, struct store_batch *b, const bool *ski
 		history_behavior(c, b, e);
 		b->runs[e->run].merged++;
 		(*merged)++;
+		rc = copy_stream_flush(st, sql, c);
 	}
-	copy_end(c);
-	rc = *merged ? copy_send(st,
-				 "COPY event_history (observed_at, run_id, node, kind, source, pid,"
-				 " comm, container_id, cgroup_id, kafka_partition, kafka_offset,"
-				 " event_id, behavior) FROM STDIN (FORMAT binary)",
-				 c)
-		     : 0;
-	return rc;
+	return copy_stream_end(st, sql, c, rc < 0);
 }
 
 /* --- set unions ----------------------------------------------------------- */
@@ -1151,6 +1189,10 @@ int store_merge_batch(struct store *st, const char *group, struct store_batch *b
 	rc = merge_in_transaction(st, group, b, &n_new);
 	if (rc < 0) {
 		store_exec(st, "ROLLBACK");
+		/* A partition this process made may have been dropped since by
+		 * retention (ours or another worker's): make them again on the
+		 * retry rather than fail it forever. */
+		st->n_days = 0;
 		return rc;
 	}
 	if (store_exec(st, "COMMIT"))

@@ -450,6 +450,30 @@ static void test_history_rows_and_retention(struct store *st)
 	CHECK(count_rows("SELECT count(*) FROM event_history_20251019") == 1);
 	CHECK(store_history_expire(st, 1764300000LL * NSEC_PER_SEC, 0, &dropped) == 0 &&
 	      dropped == 0);
+
+	/* Another worker's retention drops a partition this one has made: the
+	 * batch that finds it gone is retried and makes it again, it does not
+	 * fail forever. */
+	struct store *other = NULL;
+	char err[256];
+	int rc;
+
+	CHECK(store_open(test_dsn, &other, err, sizeof(err)) == 0);
+	if (!other)
+		return;
+	CHECK(store_history_expire(other, 1764300000LL * NSEC_PER_SEC, 30 * 86400 * NSEC_PER_SEC,
+				   &dropped) == 0 &&
+	      dropped == 1);
+	b = store_batch_new();
+	ev.event_id = "h/4";
+	CHECK(store_batch_add_event(b, &ev, TOPIC, 0, 10) == 0);
+	rc = store_merge_batch(st, NULL, b, &merged);
+	if (rc < 0)
+		rc = store_merge_batch(st, NULL, b, &merged);
+	CHECK(rc == 0 && merged == 1);
+	store_batch_free(b);
+	CHECK(count_rows("SELECT count(*) FROM event_history_20251019") == 1);
+	store_close(other);
 }
 
 /* A schema-4 store (history keyed by event id, as 001-004 made it) moves to

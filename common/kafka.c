@@ -76,6 +76,10 @@ rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group,
 	    kafka_set(conf, "enable.partition.eof", "true", err, errlen) ||
 	    kafka_set(conf, "session.timeout.ms", "6000", err, errlen) ||
 	    kafka_set(conf, "heartbeat.interval.ms", "1000", err, errlen) ||
+	    /* With the default 1 MiB a merger catching up on a backlog waited
+	     * for fetches between batches: 8 MiB per partition took
+	     * bench/merge_throughput.sh from ~160k to ~200k events/s. */
+	    kafka_set(conf, "max.partition.fetch.bytes", "8388608", err, errlen) ||
 	    kafka_set(conf, "log.connection.close", "false", err, errlen)) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;

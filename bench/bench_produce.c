@@ -6,6 +6,12 @@
  * one of DISTINCT file or syscall behaviors, with unique event ids, plus one
  * ModelingControl and a Joined report per policy.
  *
+ *   bench-produce --complete BROKERS PREFIX POLICIES EVENTS DISTINCT
+ *
+ * the same for an AppArmorSeccomp run, ending with a Completed report per
+ * policy (events_published exact), so the run is built once its deadline is
+ * moved to now (bench/build_time.sh).
+ *
  *   bench-produce --offsets BROKERS
  *
  * prints "TOPIC PARTITION HIGH" for the control and behavior topics, so a
@@ -15,6 +21,7 @@
 #include "timeutil.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +66,7 @@ static int print_offsets(const char *brokers)
 int main(int argc, char **argv)
 {
 	char err[512], key[128], id[256], path[128];
+	bool complete = false;
 	int policies;
 	long events, distinct;
 	int64_t t0 = time_now_ns();
@@ -66,8 +74,15 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "--offsets") == 0)
 		return print_offsets(argv[2]);
+	if (argc == 7 && strcmp(argv[1], "--complete") == 0) {
+		complete = true;
+		argv++;
+		argc--;
+	}
 	if (argc != 6) {
-		fprintf(stderr, "usage: bench-produce BROKERS PREFIX POLICIES EVENTS DISTINCT\n");
+		fprintf(
+		    stderr,
+		    "usage: bench-produce [--complete] BROKERS PREFIX POLICIES EVENTS DISTINCT\n");
 		return 2;
 	}
 	policies = atoi(argv[3]);
@@ -93,7 +108,7 @@ int main(int argc, char **argv)
 		c.policy_key = key;
 		c.profile_name = key + strlen(argv[2]) + 1;
 		c.namespace_ = argv[2];
-		c.enforcer = "Seccomp";
+		c.enforcer = complete ? "AppArmorSeccomp" : "Seccomp";
 		c.generation = 1;
 		c.start_unix_nano = t0;
 		/* Far in the future: the benchmark measures merging, not building. */
@@ -148,6 +163,24 @@ int main(int argc, char **argv)
 			return 1;
 		if (i % 10000 == 0)
 			rd_kafka_poll(rk, 0);
+	}
+	for (int p = 0; complete && p < policies; p++) {
+		Armorsmith__V1__BehaviorRecord rec = ARMORSMITH__V1__BEHAVIOR_RECORD__INIT;
+		Armorsmith__V1__NodeReport rep = ARMORSMITH__V1__NODE_REPORT__INIT;
+
+		snprintf(key, sizeof(key), "%s/p%d", argv[2], p);
+		snprintf(id, sizeof(id), "bench-node/%s/completed", key);
+		rep.policy_key = key;
+		rep.generation = 1;
+		rep.node = "bench-node";
+		rep.phase = ARMORSMITH__V1__NODE_REPORT__PHASE__PHASE_COMPLETED;
+		rep.events_published = (uint64_t)(events / policies + (p < events % policies));
+		rep.report_id = id;
+		rep.time_unix_nano = time_now_ns();
+		rec.record_case = ARMORSMITH__V1__BEHAVIOR_RECORD__RECORD_REPORT;
+		rec.report = &rep;
+		if (produce_record(rk, key, &rec) < 0)
+			return 1;
 	}
 	if (rd_kafka_flush(rk, 120000)) {
 		fprintf(stderr, "bench-produce: messages not delivered in 120s\n");

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Merge throughput with real Kafka and PostgreSQL on this machine.
 #
-#   bench/merge_throughput.sh [EVENTS]      (default 200000)
+#   bench/merge_throughput.sh [EVENTS] [ROUNDS]     (default 1000000 3)
 #
-# Prints: events/s of one merger worker (first message to last commit), the
-# rows/s of a raw binary COPY of the same history rows into a bare table and
-# the ratio of the two, and the aggregate events/s of two workers in one
-# group on twice the events. Needs deploy/local/services.sh up and a build.
+# Prints, as medians over ROUNDS rounds: events/s of one merger worker (first
+# message to last commit), the rows/s of a raw binary COPY of the same
+# history rows into a bare table and the ratio of the two; then the aggregate
+# events/s of two workers in one group on twice the events. Needs deploy/local/services.sh up and a build.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${ARMORSMITH_BUILD_DIR:-$ROOT/build}/bin
-EVENTS=${1:-200000}
+EVENTS=${1:-1000000}
+ROUNDS=${2:-3}
 DISTINCT=${ARMORSMITH_BENCH_DISTINCT:-10000}
 eval "$("$ROOT/deploy/local/services.sh" env)"
 PG=$ARMORSMITH_PG_DSN
@@ -37,31 +38,50 @@ run_merger() {
 # Make sure the schema exists before the first measurement.
 "$BIN/armorsmith-merger" --group "$RUN-warmup" --exit-when-idle 1s >/dev/null 2>&1 || true
 
-echo "== one worker, $EVENTS events ($DISTINCT distinct behaviors, 4 policies) =="
-start_group_at_end "$RUN-one"
-"$BIN/bench-produce" "$ARMORSMITH_KAFKA_BROKERS" "$RUN-one" 4 "$EVENTS" "$DISTINCT"
-read -r merged first last < <(run_merger "$RUN-one")
-one_rate=$(python3 -c "print(round($merged / (($last - $first) / 1e9)))")
-echo "merged $merged events in $(python3 -c "print(round(($last - $first) / 1e9, 2))")s: $one_rate events/s"
-
-echo "== raw binary COPY of the same $merged history rows =="
-# The rows exactly as the merge wrote them (event_history), into a bare table
-# of the same columns: no partitions, no index, no merge. Logged, as the
-# merge's tables are; an unlogged one is shown too.
-psql "$PG" -qc "\\copy (SELECT h.* FROM event_history h JOIN run_keys k USING (run_id) WHERE k.policy_key LIKE '$RUN-one/%') TO '$WORK/rows.copy' (FORMAT binary)"
+# The machine is shared and noisy: each round merges fresh events with one
+# worker and then COPYs the same rows raw, so the ratio of a round compares
+# two figures taken seconds apart; the medians over rounds are reported.
 raw_copy() {
-  psql "$PG" -qc "DROP TABLE IF EXISTS bench_copy; CREATE $1 TABLE bench_copy (LIKE event_history)"
+  psql "$PG" -qc "DROP TABLE IF EXISTS bench_copy" 2>/dev/null
+  psql "$PG" -qc "CREATE $1 TABLE bench_copy (LIKE event_history)"
   local t0 t1
   t0=$(date +%s%N)
   psql "$PG" -qc "\\copy bench_copy FROM '$WORK/rows.copy' (FORMAT binary)"
   t1=$(date +%s%N)
   psql "$PG" -qc "DROP TABLE bench_copy"
-  python3 -c "print(round($merged / (($t1 - $t0) / 1e9)))"
+  echo $((t1 - t0))
 }
-copy_rate=$(raw_copy "")
-unlogged_rate=$(raw_copy UNLOGGED)
-echo "raw COPY: $copy_rate rows/s (unlogged table: $unlogged_rate rows/s)"
-echo "ratio merge/COPY: $(python3 -c "print(round($one_rate / $copy_rate, 3))") (unlogged: $(python3 -c "print(round($one_rate / $unlogged_rate, 3))"))"
+for ((r = 1; r <= ROUNDS; r++)); do
+  echo "== round $r: one worker, $EVENTS events ($DISTINCT distinct behaviors, 4 policies) =="
+  start_group_at_end "$RUN-one$r"
+  "$BIN/bench-produce" "$ARMORSMITH_KAFKA_BROKERS" "$RUN-one$r" 4 "$EVENTS" "$DISTINCT"
+  read -r merged first last < <(run_merger "$RUN-one$r")
+  # The rows exactly as the merge wrote them (event_history), into a bare
+  # table of the same columns: no partitions, no index, no merge. Logged, as
+  # the merge's tables are; an unlogged one is shown too.
+  psql "$PG" -qc "\\copy (SELECT h.* FROM event_history h JOIN run_keys k USING (run_id) WHERE k.policy_key LIKE '$RUN-one$r/%') TO '$WORK/rows.copy' (FORMAT binary)"
+  copy_ns=$(raw_copy "")
+  unlogged_ns=$(raw_copy UNLOGGED)
+  echo "$merged $((last - first)) $copy_ns $unlogged_ns" | tee -a "$WORK/rounds"
+done
+one_rate=$(python3 - "$WORK/rounds" <<'PY'
+import statistics, sys
+rows = [list(map(int, l.split())) for l in open(sys.argv[1])]
+merge = [m / (t / 1e9) for m, t, _, _ in rows]
+copy = [m / (c / 1e9) for m, _, c, _ in rows]
+unlogged = [m / (u / 1e9) for m, _, _, u in rows]
+ratio = [a / b for a, b in zip(merge, copy)]
+ratio_u = [a / b for a, b in zip(merge, unlogged)]
+med = statistics.median
+print(f"one worker: median {med(merge):.0f} events/s (rounds: {', '.join(f'{x:.0f}' for x in merge)})",
+      file=sys.stderr)
+print(f"raw COPY: median {med(copy):.0f} rows/s (unlogged table: {med(unlogged):.0f} rows/s)",
+      file=sys.stderr)
+print(f"ratio merge/COPY: median {med(ratio):.3f} (rounds: {', '.join(f'{x:.3f}' for x in ratio)};"
+      f" unlogged: {med(ratio_u):.3f})", file=sys.stderr)
+print(round(med(merge)))
+PY
+)
 
 echo "== two workers in one group, $((2 * EVENTS)) events (8 policies) =="
 start_group_at_end "$RUN-two"

@@ -110,7 +110,9 @@ def test_merger_killed_mid_batch_ten_times(bin_dir, services_env, tmp_path):
     seen, mid_stream = 0, 0
     with open(tmp_path / "killed.log", "ab") as log:
         for _ in range(10):
-            p = merger(bin_dir, services_env, group, log)
+            # Small batches: more transactions for a kill to land in, and a
+            # stream that outlasts ten kills however fast the merge gets.
+            p = merger(bin_dir, services_env, group, log, "--batch-size", "300")
             if seen < events:
                 seen = wait_for_progress(services_env, prefix, seen)
             time.sleep(random.uniform(0.0, 0.3))
@@ -125,18 +127,23 @@ def test_merger_killed_mid_batch_ten_times(bin_dir, services_env, tmp_path):
 def test_postgres_restarted_while_merging(bin_dir, services_env, tmp_path):
     prefix = f"pgrst{uuid.uuid4().hex[:6]}"
     group = f"{prefix}-group"
+    events = 4 * EVENTS  # a stream that outlasts stopping postgresql
     start_group_at_end(bin_dir, services_env, group)
-    produce(bin_dir, services_env, prefix)
+    produce(bin_dir, services_env, prefix, events)
     pg = str(REPO / "deploy/local/postgres.sh")
     with open(tmp_path / "merger.log", "ab") as log:
-        p = merger(bin_dir, services_env, group, log, "--exit-when-idle", "8s")
+        # Small batches, so the restart lands while the stream is merging.
+        p = merger(bin_dir, services_env, group, log, "--exit-when-idle", "8s",
+                   "--batch-size", "300")
         wait_for_progress(services_env, prefix, 0)
+        merged_before_stop = history_count(services_env, prefix)
         subprocess.run([pg, "stop"], check=True, capture_output=True)
         time.sleep(3)
         subprocess.run([pg, "start"], check=True, capture_output=True)
         assert p.wait(timeout=300) == 0, (tmp_path / "merger.log").read_text()
+    assert merged_before_stop < events, "postgresql stopped after the stream was merged"
     assert "reconnected to postgresql" in (tmp_path / "merger.log").read_text()
-    check_exact(services_env, prefix, bin_dir)
+    check_exact(services_env, prefix, bin_dir, events)
 
 
 def test_workers_join_and_leave(bin_dir, services_env, tmp_path):

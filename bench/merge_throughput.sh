@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Merge throughput with real Kafka and PostgreSQL on this machine.
 #
-#   bench/merge_throughput.sh [EVENTS] [ROUNDS]     (default 1000000 3)
+#   bench/merge_throughput.sh [EVENTS] [ROUNDS]     (default 1000000 5)
 #
 # Prints, as medians over ROUNDS rounds: events/s of one merger worker (first
 # message to last commit), the rows/s of a raw binary COPY of the same
@@ -11,7 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${ARMORSMITH_BUILD_DIR:-$ROOT/build}/bin
 EVENTS=${1:-1000000}
-ROUNDS=${2:-3}
+ROUNDS=${2:-5}
 DISTINCT=${ARMORSMITH_BENCH_DISTINCT:-10000}
 eval "$("$ROOT/deploy/local/services.sh" env)"
 PG=$ARMORSMITH_PG_DSN
@@ -60,7 +60,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
   # table of the same columns: no partitions, no index, no merge. Logged, as
   # the merge's tables are; an unlogged one is shown too.
   psql "$PG" -qc "\\copy (SELECT h.* FROM event_history h JOIN run_keys k USING (run_id) WHERE k.policy_key LIKE '$RUN-one$r/%') TO '$WORK/rows.copy' (FORMAT binary)"
+  # The faster of two logged COPYs: the baseline is not flattered by a
+  # checkpoint that happened to land in it.
   copy_ns=$(raw_copy "")
+  copy2_ns=$(raw_copy "")
+  ((copy2_ns < copy_ns)) && copy_ns=$copy2_ns
   unlogged_ns=$(raw_copy UNLOGGED)
   echo "$merged $((last - first)) $copy_ns $unlogged_ns" | tee -a "$WORK/rounds"
 done

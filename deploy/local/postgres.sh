@@ -137,6 +137,10 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 max_connections = 100
+# The merge benchmark writes millions of rows a minute: with the defaults
+# (128MB, 1GB) checkpoints came every ~27 s and the figures swung by 40%.
+shared_buffers = 512MB
+max_wal_size = 4GB
 EOF
 }
 

@@ -476,6 +476,43 @@ static void test_history_rows_and_retention(struct store *st)
 	store_close(other);
 }
 
+/* A batch's history rows are written grouped by run, whatever order the
+ * runs' events arrived in, and policy_history() returns what the view does. */
+static void test_history_grouped_by_run(struct store *st)
+{
+	static const char *const keys[] = {"default/grp-a", "default/grp-b", "default/grp-c"};
+	struct store_batch *b = store_batch_new();
+	size_t merged = 0;
+
+	for (int i = 0; i < 30; i++) {
+		Armorsmith__V1__BehaviorEvent ev = ARMORSMITH__V1__BEHAVIOR_EVENT__INIT;
+		Armorsmith__V1__SyscallBehavior sc = ARMORSMITH__V1__SYSCALL_BEHAVIOR__INIT;
+		char id[32];
+
+		snprintf(id, sizeof(id), "grp/%d", i);
+		sc.name = "read";
+		sc.arch = "x86_64";
+		ev.policy_key = (char *)keys[i % 3];
+		ev.generation = 1;
+		ev.node = "node-a";
+		ev.event_id = id;
+		ev.time_unix_nano = 1764300000LL * NSEC_PER_SEC + i;
+		ev.behavior_case = ARMORSMITH__V1__BEHAVIOR_EVENT__BEHAVIOR_SYSCALL;
+		ev.syscall = &sc;
+		CHECK(store_batch_add_event(b, &ev, "grp.topic", 0, i) == 0);
+	}
+	CHECK(store_merge_batch(st, NULL, b, &merged) == 0 && merged == 30);
+	store_batch_free(b);
+	/* Changes of run along the heap: 2 when grouped, 29 as they arrived. */
+	CHECK(count_rows("SELECT count(*) FROM (SELECT run_id, lag(run_id) OVER (ORDER BY h.ctid) p"
+			 " FROM event_history_20251128 h JOIN run_keys k USING (run_id)"
+			 " WHERE k.policy_key LIKE 'default/grp-%') x WHERE run_id <> p") == 2);
+	CHECK(count_rows("SELECT count(*) FROM policy_history('default/grp-b')") == 10);
+	CHECK(count_rows("SELECT count(*) FROM ((SELECT * FROM policy_history('default/grp-b'))"
+			 " EXCEPT (SELECT * FROM behavior_history"
+			 " WHERE policy_key = 'default/grp-b')) x") == 0);
+}
+
 /* A schema-4 store (history keyed by event id, as 001-004 made it) moves to
  * the partitioned history with its rows, and the views read them as before. */
 static void test_migration_keeps_history(PGconn *admin, const char *dsn)
@@ -595,6 +632,7 @@ int main(void)
 		test_silent_and_incomplete_nodes(st);
 		test_exactly_once_by_offset(st);
 		test_history_rows_and_retention(st);
+		test_history_grouped_by_run(st);
 		store_close(st);
 	}
 	test_reopen_keeps_schema();

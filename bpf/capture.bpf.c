@@ -21,6 +21,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* x86_64 syscall numbers; compat (i386) calls only feed the bitmap. */
 #define NR_read 0
+#define NR_rt_sigreturn 15
+#define NR_exit 60
+#define NR_exit_group 231
 #define NR_open 2
 #define NR_mmap 9
 #define NR_truncate 76
@@ -61,6 +64,14 @@ char LICENSE[] SEC("license") = "GPL";
 #define NR_renameat2 316
 #define NR_openat2 437
 #define NR_fchmodat2 452
+
+/* i386 numbers of the calls the bitmap takes outside sys_exit */
+#define NR32_exit 1
+#define NR32_execve 11
+#define NR32_sigreturn 119
+#define NR32_rt_sigreturn 173
+#define NR32_exit_group 252
+#define NR32_execveat 358
 
 /* Syscalls whose memory accounting makes the kernel ask cap_capable for
  * CAP_SYS_ADMIN with CAP_OPT_NOAUDIT (cap_vm_enough_memory); the tracepoint
@@ -136,6 +147,9 @@ struct {
 /* Bumped (by user space and cgroup_mkdir/rmdir) after every change of
  * run_cgroups or run_mntns: it invalidates every CPU's runcache. */
 volatile __u64 run_gen;
+
+/* Set by user space where sched_prepare_exec exists (6.10+). */
+const volatile bool prepare_exec_attached;
 
 /* How many keys run_mntns holds (set by user space): while 0, a task whose
  * cgroup is in no run costs nothing more. */
@@ -233,9 +247,10 @@ static __always_inline struct cap_runref *current_run(void)
 }
 
 /* syscall_run()'s second key, off its fast path. */
-static __noinline struct cap_runref *syscall_run_mntns(struct cap_runcache *rc)
+static __noinline struct cap_runref *syscall_run_mntns(struct cap_runcache *rc,
+						       struct task_struct *task)
 {
-	__u64 ns = current_mnt_ns();
+	__u64 ns = task->nsproxy->mnt_ns->ns.inum;
 	struct cap_runref *ref;
 
 	if (rc->mnt_ns != ns) {
@@ -248,36 +263,54 @@ static __noinline struct cap_runref *syscall_run_mntns(struct cap_runcache *rc)
 	return rc->mnt_in_run ? &rc->mnt_ref : NULL;
 }
 
-/* current_run() for the syscall programs, through the per-CPU memo: the
- * same cgroup as last time on this CPU and no change since costs no hash
- * lookup. Only programs that cannot interrupt one another (task context)
- * may share the memo. */
-static __always_inline struct cap_runref *syscall_run(void)
+/* current_run() for the syscall programs, through a per-CPU memo of the
+ * last task seen on the CPU, known by its pt_regs (the top of its kernel
+ * stack, which the syscall tracepoints are given): a repeat costs neither
+ * bpf_get_current_task_btf(), a helper call this kernel does not inline,
+ * nor a hash lookup. The memo holds while run_gen is unchanged, which
+ * every change of the run maps, every task exit (a dead task's stack and
+ * task_struct are reused) and every cgroup migration bump; the task's
+ * css_set is compared too, so a migration counts from the first syscall
+ * after it, before its tracepoint. Only programs that cannot interrupt one
+ * another (task context) may share the memo. *taskp is current. */
+static __always_inline struct cap_runref *syscall_run(const struct pt_regs *regs,
+						      struct task_struct **taskp)
 {
-	__u64 cg = bpf_get_current_cgroup_id();
 	__u64 gen = run_gen;
+	struct task_struct *task;
 	struct cap_runcache *rc;
 	struct cap_runref *ref;
 	__u32 zero = 0;
+	__u64 cg;
 
 	rc = bpf_map_lookup_elem(&runcache, &zero);
 	if (!rc)
 		return NULL;
-	if (rc->cgroup_id != cg || rc->gen != gen) {
-		ref = bpf_map_lookup_elem(&run_cgroups, &cg);
-		rc->in_run = ref != NULL;
-		if (ref)
-			rc->ref = *ref;
-		rc->cgroup_id = cg;
-		if (rc->gen != gen)
-			rc->mnt_ns = 0;
-		rc->gen = gen;
+	if (rc->regs == ptr_bits(regs) && rc->gen == gen) {
+		task = kcast(rc->task, struct task_struct);
+		if (ptr_bits(task->cgroups) == rc->cset)
+			goto known;
 	}
+	task = bpf_get_current_task_btf();
+	/* bpf_get_current_cgroup_id() without its call */
+	cg = task->cgroups->dfl_cgrp->kn->id;
+	ref = bpf_map_lookup_elem(&run_cgroups, &cg);
+	rc->in_run = ref != NULL;
+	if (ref)
+		rc->ref = *ref;
+	if (rc->gen != gen)
+		rc->mnt_ns = 0;
+	rc->regs = ptr_bits(regs);
+	rc->task = ptr_bits(task);
+	rc->cset = ptr_bits(task->cgroups);
+	rc->gen = gen;
+known:
+	*taskp = task;
 	if (rc->in_run)
 		return &rc->ref;
 	if (!mntns_keys)
 		return NULL;
-	return syscall_run_mntns(rc);
+	return syscall_run_mntns(rc, task);
 }
 
 static __always_inline struct cap_event *event_begin(__u32 slot, __u32 run, __u32 kind, __u32 op)
@@ -473,21 +506,27 @@ static __noinline int put_path(struct cap_event *ev, int idx, struct dentry *den
 }
 
 /* The task's open file for fd, as a read-only kernel pointer, or NULL. */
-static __always_inline struct file *fd_file(int fd)
+static __always_inline struct file *task_fd_file(struct task_struct *task, int fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = task->files->fdt;
 	struct file **fds;
 	struct file *f = NULL;
 
 	if (fd < 0 || fd >= fdt->max_fds)
 		return NULL;
-	/* a pointer to a pointer loads as a number: read the slot */
+	/* A pointer to a pointer loads as a number: the slot is read as the
+	 * first member of a struct that starts with a pointer, a direct load
+	 * instead of a helper call. */
 	fds = fdt->fd;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	f = (struct file *)kcast(&fds[fd], struct hlist_node)->next;
 	if (!f)
 		return NULL;
 	return kcast(f, struct file);
+}
+
+static __always_inline struct file *fd_file(int fd)
+{
+	return task_fd_file(bpf_get_current_task_btf(), fd);
 }
 
 static __always_inline int put_file(struct cap_event *ev, int idx, struct file *f)
@@ -573,10 +612,13 @@ static __always_inline bool fkey_eq(const struct cap_fkey *a, const struct cap_f
  * the path walk and the content dedup run only on a miss, and the
  * fingerprint is remembered only once the behavior reached the ring
  * buffer. Task context only (CAP_SLOT_SYSCALL). */
-static __noinline int file_event(__u32 run, __u32 kind, __u32 op, __u32 perms,
-				 const struct path *path)
+/* file_event()'s kind and op in one argument (at most five) */
+#define KIND_OP(kind, op) ((kind) << 8 | (op))
+
+static __always_inline int file_event_inline(struct task_struct *task, __u32 run, __u32 kind_op,
+					     __u32 perms, const struct path *path)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 kind = kind_op >> 8, op = kind_op & 0xff;
 	struct path *p = kcast(path, struct path);
 	struct dentry *dentry = p->dentry;
 	struct vfsmount *vfsmnt = p->mnt;
@@ -634,6 +676,14 @@ walked:
 		fc->gen = gen;
 	}
 	return 0;
+}
+
+/* file_event_inline() as one function for the colder callers: each call
+ * and return costs more than the work here (return thunks) */
+static __noinline int file_event(struct task_struct *task, __u32 run, __u32 kind_op, __u32 perms,
+				 const struct path *path)
+{
+	return file_event_inline(task, run, kind_op, perms, path);
 }
 
 static __always_inline int put_cwd(struct cap_event *ev, int idx)
@@ -707,7 +757,8 @@ static __always_inline void file_fd_op(__u32 run, __u32 op, int fd, __u32 perms)
 	struct file *f = fd_file(fd);
 
 	if (f)
-		file_event(run, CAP_K_FILE, op, perms, &f->f_path);
+		file_event(bpf_get_current_task_btf(), run, KIND_OP(CAP_K_FILE, op), perms,
+			   &f->f_path);
 }
 
 static __always_inline void net_sock_fill(struct cap_event *ev, int fd)
@@ -863,7 +914,7 @@ static __noinline void mprotect_exec(__u32 run, __u64 start, __u64 len)
 		if (bpf_find_vma(task, start, vma_file, &vc, 0) || vc.end <= start)
 			break;
 		if (vc.file)
-			file_event(run, CAP_K_FILE, CAP_OP_MMAP_EXEC, CAP_P_MMAP,
+			file_event(task, run, KIND_OP(CAP_K_FILE, CAP_OP_MMAP_EXEC), CAP_P_MMAP,
 				   mapped_file_path(kcast(vc.file, struct file)));
 		start = vc.end;
 	}
@@ -916,39 +967,80 @@ static __always_inline __u32 open_perms(__u64 flags, __u32 f_mode)
 	return p;
 }
 
-static __always_inline bool in_compat_syscall(void)
+static __always_inline bool task_compat(struct task_struct *task)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-
 	return task->thread_info.status & TS_COMPAT;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(cap_sys_enter, struct pt_regs *regs, long id)
+/* Every syscall number of a run, at exit only: one program dispatch per
+ * syscall instead of two. The calls that never return or that overwrite
+ * orig_ax are taken elsewhere: exit and exit_group at sched_process_exit,
+ * execve by a task that changes its ABI at sched_prepare_exec, and
+ * rt_sigreturn, which restores orig_ax = -1 from the signal frame, by that
+ * -1. A syscall refused by a seccomp filter still reaches this tracepoint
+ * (as it reaches strace): the workload asked for it. */
+static __always_inline void syscall_mark(__u32 slot, bool compat, long id)
 {
-	struct cap_runref *ref = syscall_run();
-	struct cap_syscalls *sc;
+	struct cap_syscalls *sc = bpf_map_lookup_elem(&run_syscalls, &slot);
+	__u64 *w, bit;
+
+	if (!sc || id < 0 || id >= CAP_SYSCALL_BITS)
+		return;
+	w = compat ? &sc->compat[(id >> 6) & (CAP_SYSCALL_WORDS - 1)]
+		   : &sc->native[(id >> 6) & (CAP_SYSCALL_WORDS - 1)];
+	bit = 1ULL << (id & 63);
+	/* Read first: the common case (bit already set) then stays a shared
+	 * cache line instead of an atomic on every syscall. */
+	if (!(*w & bit))
+		__sync_fetch_and_or(w, bit);
+}
+
+static __always_inline void syscall_mark_sigreturn(__u32 slot, bool compat)
+{
+	if (!compat) {
+		syscall_mark(slot, false, NR_rt_sigreturn);
+		return;
+	}
+	/* the i386 frame does not say which of the two built it */
+	syscall_mark(slot, true, NR32_rt_sigreturn);
+	syscall_mark(slot, true, NR32_sigreturn);
+}
+
+/* Path arguments are read at exit from the same user memory and dirfds as
+ * at entry, whatever the call returned (a refused unlink is still an
+ * unlink the profile must decide on). Opens are taken from the struct file
+ * the kernel opened: the path is exactly the one it resolved (dirfd, ..,
+ * symlinks, mounts). The requested flags are still in the saved
+ * registers. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(cap_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task;
+	struct cap_runref *ref = syscall_run(regs, &task);
+	long id = regs->orig_ax;
 	__u32 run, slot;
+	struct file *f;
+	__u64 flags;
 	bool compat;
 
 	if (!ref)
 		return 0;
 	run = ref->run_id;
 	slot = ref->slot;
-	compat = in_compat_syscall();
-	sc = bpf_map_lookup_elem(&run_syscalls, &slot);
-	if (sc && id >= 0 && id < CAP_SYSCALL_BITS) {
-		__u64 *w = compat ? &sc->compat[(id >> 6) & (CAP_SYSCALL_WORDS - 1)]
-				  : &sc->native[(id >> 6) & (CAP_SYSCALL_WORDS - 1)];
-		__u64 bit = 1ULL << (id & 63);
-
-		/* Read first: the common case (bit already set) then stays a
-		 * shared cache line instead of an atomic on every syscall. */
-		if (!(*w & bit))
-			__sync_fetch_and_or(w, bit);
-	}
-	if (compat)
+	compat = task_compat(task);
+	if (id == -1) {
+		syscall_mark_sigreturn(slot, compat);
 		return 0;
+	}
+	if (compat) {
+		/* after a 64-bit execve of an i386 binary orig_ax holds the
+		 * i386 number: sched_prepare_exec took the call */
+		if (ret == 0 && (id == NR32_execve || id == NR32_execveat) && prepare_exec_attached)
+			return 0;
+		syscall_mark(slot, true, id);
+		return 0;
+	}
+	syscall_mark(slot, false, id);
 
 	switch (id) {
 	case NR_mmap:
@@ -1071,64 +1163,92 @@ int BPF_PROG(cap_sys_enter, struct pt_regs *regs, long id)
 		mount_op(run, CAP_OP_PIVOT_ROOT, (const char *)regs->di, (const char *)regs->si,
 			 NULL, 0);
 		break;
+	case NR_accept:
+	case NR_accept4:
+		if (ret >= 0)
+			net_accept(run, ret);
+		break;
+	case NR_mprotect:
+	case NR_pkey_mprotect:
+		if (ret >= 0 && (regs->dx & PROT_EXEC))
+			mprotect_exec(run, regs->di, regs->si);
+		break;
+	case NR_open:
+	case NR_openat:
+	case NR_openat2:
+	case NR_creat:
+		if (ret < 0)
+			break;
+		if (id == NR_open)
+			flags = regs->si;
+		else if (id == NR_openat)
+			flags = regs->dx;
+		else if (id == NR_creat)
+			flags = O_CREAT | O_WRONLY | O_TRUNC;
+		/* struct open_how starts with the u64 flags */
+		else if (bpf_probe_read_user(&flags, sizeof(flags), (void *)regs->dx))
+			break;
+		if (flags & O_PATH)
+			break;
+		f = task_fd_file(task, ret);
+		if (f)
+			file_event_inline(task, run, KIND_OP(CAP_K_FILE, CAP_OP_OPEN),
+					  open_perms(flags, f->f_mode), &f->f_path);
+		break;
 	}
 	return 0;
 }
 
-/* Opens are taken at exit, from the struct file the kernel opened: the
- * path is exactly the one it resolved (dirfd, .., symlinks, mounts). The
- * requested flags are still in the saved registers. */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(cap_sys_exit, struct pt_regs *regs, long ret)
+/* exit and exit_group do not return: a task leaving through one of them
+ * still has its number in orig_ax. A task killed by a signal has the
+ * number of the call it was in (already taken at its exit) or -1. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(cap_task_exit, struct task_struct *task)
 {
-	long id = regs->orig_ax;
-	struct cap_runref *ref;
-	struct file *f;
-	__u64 flags;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct task_struct *cur;
+	struct cap_runref *ref = syscall_run(regs, &cur);
+	bool compat;
+	long id;
 
-	if (ret < 0)
-		return 0;
-	switch (id) {
-	case NR_accept:
-	case NR_accept4:
-		ref = syscall_run();
-		if (ref && !in_compat_syscall())
-			net_accept(ref->run_id, ret);
-		return 0;
-	case NR_mprotect:
-	case NR_pkey_mprotect:
-		if (!(regs->dx & PROT_EXEC))
-			return 0;
-		ref = syscall_run();
-		if (ref && !in_compat_syscall())
-			mprotect_exec(ref->run_id, regs->di, regs->si);
-		return 0;
-	case NR_open:
-		flags = regs->si;
-		break;
-	case NR_openat:
-		flags = regs->dx;
-		break;
-	case NR_openat2:
-		/* struct open_how starts with the u64 flags */
-		if (bpf_probe_read_user(&flags, sizeof(flags), (void *)regs->dx))
-			return 0;
-		break;
-	case NR_creat:
-		flags = O_CREAT | O_WRONLY | O_TRUNC;
-		break;
-	default:
-		return 0;
+	if (ref) {
+		id = BPF_CORE_READ(regs, orig_ax);
+		compat = task_compat(task);
+		if (compat ? (id == NR32_exit || id == NR32_exit_group)
+			   : (id == NR_exit || id == NR_exit_group))
+			syscall_mark(ref->slot, compat, id);
 	}
-	if (flags & O_PATH)
+	/* Every exit, after the task's last use of the memo: its stack
+	 * (and so its pt_regs) may be another task's next. */
+	__sync_fetch_and_add(&run_gen, 1);
+	return 0;
+}
+
+/* A task moved to another cgroup: no memo may keep its old run (its
+ * css_set is compared as well; this covers an old css_set's address
+ * coming back). */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(cap_cgroup_attach, struct cgroup *dst, const char *path, struct task_struct *task,
+	     bool threadgroup)
+{
+	__sync_fetch_and_add(&run_gen, 1);
+	return 0;
+}
+
+/* Before the new image replaces the ABI: an execve made by a 64-bit task
+ * of an i386 binary is a 64-bit call, though it returns as an i386 one. */
+SEC("tp_btf/sched_prepare_exec")
+int BPF_PROG(cap_prepare_exec, struct task_struct *task, struct linux_binprm *bprm)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct task_struct *cur;
+	struct cap_runref *ref = syscall_run(regs, &cur);
+	long id;
+
+	if (!ref)
 		return 0;
-	ref = syscall_run();
-	if (!ref || in_compat_syscall())
-		return 0;
-	f = fd_file(ret);
-	if (!f)
-		return 0;
-	file_event(ref->run_id, CAP_K_FILE, CAP_OP_OPEN, open_perms(flags, f->f_mode), &f->f_path);
+	id = BPF_CORE_READ(regs, orig_ax);
+	syscall_mark(ref->slot, task_compat(task), id);
 	return 0;
 }
 
@@ -1140,7 +1260,8 @@ int BPF_PROG(cap_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm
 
 	if (!ref || !f)
 		return 0;
-	file_event(ref->run_id, CAP_K_EXEC, CAP_OP_NONE, 0, &f->f_path);
+	file_event(bpf_get_current_task_btf(), ref->run_id, KIND_OP(CAP_K_EXEC, CAP_OP_NONE), 0,
+		   &f->f_path);
 	return 0;
 }
 

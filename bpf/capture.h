@@ -33,7 +33,7 @@
 #define CAP_RINGBUF_BYTES (8 * 1024 * 1024)
 
 /* Scratch slots: programs that can interrupt one another on a CPU (a signal
- * generated from an interrupt while sys_enter builds an event) must not
+ * generated from an interrupt while sys_exit builds an event) must not
  * share a scratch buffer. */
 enum cap_slot {
 	CAP_SLOT_SYSCALL,
@@ -147,7 +147,9 @@ struct cap_runref {
  * mount-namespace keys exist) the last mount namespace's (0: none yet). */
 struct cap_runcache {
 	__u64 gen;
-	__u64 cgroup_id;
+	__u64 regs; /* the task's pt_regs (top of its kernel stack) */
+	__u64 task;
+	__u64 cset; /* its css_set when the memo was made */
 	struct cap_runref ref;
 	__u32 in_run;
 	__u32 mnt_in_run;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # BPF capture overhead on a syscall-bound microbenchmark: an open/close loop
 # (openloop.c on /etc/hostname), timed under five setups interleaved in
-# every round: none; floor (empty programs on the same two raw syscall
-# tracepoints: what no program body can save, see floor.bpf.c); run (the
+# every round: none; floor (an empty program on the raw syscall tracepoint
+# the capture uses: what no program body can save, see floor.bpf.c); run (the
 # loop is the captured run); outside (a run exists, the loop is not in it:
 # what every other task on the node pays); idle (capture loaded, no run).
 # See bpf_bench.c and lib.sh.

@@ -62,20 +62,25 @@ struct bpf_capture {
  * its BTF then names the tracepoint's type. ARMORSMITH_BPF_CAPABILITIES=
  * syscalls forces the inference table instead, so that path is tested on
  * kernels that have the tracepoint too. */
+static bool kernel_has_tracepoint(const char *btf_name)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool has;
+
+	if (!vmlinux)
+		return false;
+	has = btf__find_by_name_kind(vmlinux, btf_name, BTF_KIND_TYPEDEF) > 0;
+	btf__free(vmlinux);
+	return has;
+}
+
 static bool cap_tracepoint_available(void)
 {
 	const char *force = getenv("ARMORSMITH_BPF_CAPABILITIES");
-	struct btf *vmlinux;
-	bool has;
 
 	if (force && strcmp(force, "syscalls") == 0)
 		return false;
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux)
-		return false;
-	has = btf__find_by_name_kind(vmlinux, "btf_trace_cap_capable", BTF_KIND_TYPEDEF) > 0;
-	btf__free(vmlinux);
-	return has;
+	return kernel_has_tracepoint("btf_trace_cap_capable");
 }
 
 /* libbpf reports why a load failed only through its print callback; the
@@ -579,6 +584,13 @@ int bpf_capture_open(struct bpf_capture **out, char *err, size_t errlen)
 	}
 	if (!c->cap_tracepoint)
 		bpf_program__set_autoload(c->skel->progs.cap_capable, false);
+	/* sched:sched_prepare_exec (6.10+) only tells the ABI of an execve
+	 * that switches to an i386 binary; without it that call is taken as
+	 * the i386 execve it returns as. */
+	if (kernel_has_tracepoint("btf_trace_sched_prepare_exec"))
+		c->skel->rodata->prepare_exec_attached = true;
+	else
+		bpf_program__set_autoload(c->skel->progs.cap_prepare_exec, false);
 	step = "loading bpf programs";
 	ret = capture__load(c->skel);
 	if (ret)

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bpf_capture.h"
@@ -323,6 +324,21 @@ static void accept_from(int lsock, int family, int port)
 	}
 }
 
+static void on_usr2(int sig)
+{
+	(void)sig;
+}
+
+/* Two calls sys_exit never sees: a handler returns through rt_sigreturn
+ * (which sets orig_ax to -1) and the raw exit call does not return. */
+static void handler_then_exit(const struct script *s)
+{
+	(void)s;
+	signal(SIGUSR2, on_usr2);
+	raise(SIGUSR2);
+	syscall(SYS_exit, 0);
+}
+
 static void script(const struct script *s)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -384,6 +400,7 @@ static void script(const struct script *s)
 	if (setuid(0))
 		_exit(72);
 	in_child(traceme, s);
+	in_child(handler_then_exit, s);
 
 	if (s->cg) {
 		in_child(in_new_cgroup, s);
@@ -1113,6 +1130,9 @@ int main(void)
 	      "syscalls");
 	CHECK(bits[257] && bits[59] && bits[42] && bits[49] && bits[272] && bits[165],
 	      "syscall bitmap lacks openat/execve/connect/bind/unshare/mount");
+	CHECK(bits[15] && bits[60] && bits[231],
+	      "syscall bitmap lacks rt_sigreturn %d exit %d exit_group %d", bits[15], bits[60],
+	      bits[231]);
 	memset(bits, 0, sizeof(bits));
 	CHECK(bpf_capture_syscalls(c, RUN_ID, AUDIT_ARCH_I386, syscall_bit, bits) == 0,
 	      "compat syscalls");

@@ -642,6 +642,27 @@ int store_history_prepare(struct store *st, int64_t now_ns)
 	return 0;
 }
 
+int store_history_seal(struct store *st, int64_t now_ns, int *sealed)
+{
+	char day[40];
+	const char *params[1] = {day};
+	PGresult *res;
+
+	*sealed = 0;
+	snprintf(day, sizeof(day), "%" PRId64, now_ns / NSEC_PER_SEC);
+	res = store_query(st,
+			  "SELECT armorsmith_seal_history("
+			  "(to_timestamp($1::float8) AT TIME ZONE 'UTC')::date)",
+			  1, params);
+	if (!res)
+		return -EIO;
+	*sealed = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (*sealed)
+		log_info("store: indexed %d finished day(s) of history", *sealed);
+	return 0;
+}
+
 int store_history_expire(struct store *st, int64_t now_ns, int64_t retention_ns, int *dropped)
 {
 	char cutoff[40];

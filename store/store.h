@@ -86,6 +86,10 @@ int store_reset_projection(struct store *st, const char *policy_key);
 int store_history_prepare(struct store *st, int64_t now_ns);
 /* Drops the days entirely older than now - retention (0: keep all). */
 int store_history_expire(struct store *st, int64_t now_ns, int64_t retention_ns, int *dropped);
+/* Gives every day that is over (before now's UTC day) and has no index yet
+ * its BRIN index; *sealed says how many. The day being written has none:
+ * each index costs every COPYed row (migration 007). */
+int store_history_seal(struct store *st, int64_t now_ns, int *sealed);
 
 const char *store_source_name(Armorsmith__V1__Source s);
 

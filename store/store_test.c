@@ -429,6 +429,28 @@ static void test_history_rows_and_retention(struct store *st)
 	CHECK(count_rows("SELECT count(*) FROM event_history_20251128 h JOIN run_keys k"
 			 " USING (run_id) WHERE k.policy_key = 'default/history'") == 1);
 
+	/* Days that are over get their BRIN index, the current day none. */
+	int sealed;
+
+	CHECK(store_history_seal(st, 1764300000LL * NSEC_PER_SEC, &sealed) == 0 && sealed >= 1);
+	CHECK(
+	    count_rows("SELECT count(*) FROM pg_indexes WHERE tablename = 'event_history_20251019'"
+		       " AND indexdef LIKE '%USING brin (observed_at, run_id%'") == 1);
+	CHECK(count_rows(
+		  "SELECT count(*) FROM pg_indexes WHERE tablename = 'event_history_20251128'") ==
+	      0);
+	/* autovacuum leaves the day being written alone, not the sealed ones */
+	CHECK(count_rows("SELECT count(*) FROM pg_class WHERE relname = 'event_history_20251128'"
+			 " AND 'autovacuum_enabled=false' = ANY (reloptions)") == 1);
+	CHECK(count_rows("SELECT count(*) FROM pg_class WHERE relname = 'event_history_20251019'"
+			 " AND reloptions IS NULL") == 1);
+	CHECK(store_history_seal(st, 1764300000LL * NSEC_PER_SEC, &sealed) == 0 && sealed == 0);
+	CHECK(store_history_seal(st, (1764300000LL + 86400) * NSEC_PER_SEC, &sealed) == 0 &&
+	      sealed >= 1);
+	CHECK(count_rows(
+		  "SELECT count(*) FROM pg_indexes WHERE tablename = 'event_history_20251128'") ==
+	      1);
+
 	/* A 30-day retention drops the old day, and nothing else. */
 	CHECK(store_history_expire(st, 1764300000LL * NSEC_PER_SEC, 30 * 86400 * NSEC_PER_SEC,
 				   &dropped) == 0);

@@ -45,6 +45,7 @@ raw_copy() {
   psql "$PG" -qc "DROP TABLE IF EXISTS bench_copy" 2>/dev/null
   psql "$PG" -qc "CREATE $1 TABLE bench_copy (LIKE event_history)"
   local t0 t1
+  psql "$PG" -qc "CHECKPOINT"
   t0=$(date +%s%N)
   psql "$PG" -qc "\\copy bench_copy FROM '$WORK/rows.copy' (FORMAT binary)"
   t1=$(date +%s%N)
@@ -55,6 +56,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
   echo "== round $r: one worker, $EVENTS events ($DISTINCT distinct behaviors, 4 policies) =="
   start_group_at_end "$RUN-one$r"
   "$BIN/bench-produce" "$ARMORSMITH_KAFKA_BROKERS" "$RUN-one$r" 4 "$EVENTS" "$DISTINCT"
+  # Each measured phase starts right after a checkpoint: one that a phase
+  # triggers (max_wal_size) then lands in it alone, not at random.
+  psql "$PG" -qc "CHECKPOINT"
   read -r merged first last < <(run_merger "$RUN-one$r")
   # The rows exactly as the merge wrote them (event_history), into a bare
   # table of the same columns: no partitions, no index, no merge. Logged, as

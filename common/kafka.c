@@ -80,6 +80,12 @@ rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group,
 	     * for fetches between batches: 8 MiB per partition took
 	     * bench/merge_throughput.sh from ~160k to ~200k events/s. */
 	    kafka_set(conf, "max.partition.fetch.bytes", "8388608", err, errlen) ||
+	    /* librdkafka 2.0 stops fetching once queued.min.messages are
+	     * queued and looks again only some 0.5-1 s later: a merger
+	     * catching up (100k-message batches) then sat idle for that
+	     * long in 2 of 5 runs (debug=fetch). At 400k the 64 MiB of
+	     * queued.max.messages.kbytes is the bound that holds. */
+	    kafka_set(conf, "queued.min.messages", "400000", err, errlen) ||
 	    kafka_set(conf, "log.connection.close", "false", err, errlen)) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;

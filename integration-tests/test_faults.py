@@ -106,7 +106,7 @@ def check_exact(env, prefix, bin_dir, events=EVENTS):
 
 
 def test_merger_killed_mid_batch_ten_times(bin_dir, services_env, tmp_path):
-    events = 4 * EVENTS  # enough that ten kills land while the stream is still merging
+    events = 12 * EVENTS  # enough that ten kills land while the stream is still merging
     prefix = f"kill{uuid.uuid4().hex[:6]}"
     group = f"{prefix}-group"
     start_group_at_end(bin_dir, services_env, group)
@@ -115,8 +115,10 @@ def test_merger_killed_mid_batch_ten_times(bin_dir, services_env, tmp_path):
     with open(tmp_path / "killed.log", "ab") as log:
         for _ in range(10):
             # Small batches: more transactions for a kill to land in, and a
-            # stream that outlasts ten kills however fast the merge gets.
-            p = merger(bin_dir, services_env, group, log, "--batch-size", "300")
+            # stream that outlasts ten kills however fast the merge gets
+            # (at 300 a merger that takes messages 1024 at a time finished
+            # the stream within two kills).
+            p = merger(bin_dir, services_env, group, log, "--batch-size", "100")
             if seen < events:
                 seen = wait_for_progress(services_env, prefix, seen)
             time.sleep(random.uniform(0.0, 0.3))

@@ -1,32 +1,39 @@
-/* bpf-alternate FLOOR_OBJECT BLOCKS ITERATIONS [PATH]: the open/close loop's
- * overhead measured by one process that switches the capture between
- * slices of its own loop, so that every comparison is between neighbours
- * a few tens of milliseconds apart (a shared machine drifts by more than
- * the figures between two processes started seconds apart).
+/* bpf-alternate FLOOR_OBJECT BLOCKS ITERATIONS [PATH]
+ * bpf-alternate FLOOR_OBJECT BLOCKS -- CMD [ARGS...]
  *
- * Each block runs one slice of ITERATIONS open+close of PATH (default
- * /etc/hostname) in each of five setups, in an order shuffled per block:
+ * The capture's overhead measured by one process that switches it between
+ * slices of one workload, so that every comparison is between neighbours
+ * (a shared machine drifts by more than the figures between processes
+ * started seconds apart). A slice is ITERATIONS open+close of PATH (default
+ * /etc/hostname) in this process, or one run of CMD (its stdout discarded).
+ *
+ * Each block runs one slice in each of five setups, in an order shuffled
+ * per block:
  *
  *   none     capture loaded, no run: its programs are detached
  *   none2    the same again: its ratio to none is the method's own error
  *   floor    FLOOR_OBJECT's programs attached (floor.bpf.c: an empty program
  *            on sys_exit), the capture detached
- *   run      this process's cgroup is the run
+ *   run      this process's cgroup (CMD's too) is the run
  *   outside  a run exists (an empty cgroup), this process is not in it
  *
- * A slice's figure is the thread's CPU time (CLOCK_THREAD_CPUTIME_ID: user
- * and system, where the programs run) per open+close; a setup's overhead is
- * the median over blocks of its slice divided by the same block's none
- * slice (and, for run and outside, by its floor slice: what the capture's
- * programs cost beyond an empty program). Prints one line per setup on stdout, then the capture's
- * counters. Needs root and a cgroup2 mount; the process moves itself into a fresh cgroup for the
- * run and back out at the end. */
+ * A slice's figure is CPU time, user and system, where the programs run:
+ * the thread's per open+close, or CMD's and its waited-for descendants'. A
+ * setup's overhead is the median over blocks of its slice divided by the
+ * same block's none slice (and, for run and outside, by its floor slice:
+ * what the capture's programs cost beyond an empty program). Every run
+ * slice starts with empty dedup tables. Prints one line per setup on
+ * stdout, then the capture's counters. Needs root and a cgroup2 mount; the
+ * process moves itself into a fresh cgroup for the run and back out at the
+ * end. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -198,7 +205,7 @@ static double thread_cpu_ns(void)
 }
 
 /* CPU ns per open+close over n iterations, or a negative errno. */
-static double slice_run(const char *path, long n)
+static double slice_loop(const char *path, long n)
 {
 	double t0 = thread_cpu_ns();
 
@@ -210,6 +217,52 @@ static double slice_run(const char *path, long n)
 		close(fd);
 	}
 	return (thread_cpu_ns() - t0) / (double)n;
+}
+
+static double tv_ns(struct timeval tv)
+{
+	return (double)tv.tv_sec * 1e9 + (double)tv.tv_usec * 1e3;
+}
+
+/* CPU ns (user + system) of one run of argv and its waited-for
+ * descendants, or a negative errno; its stdout goes to /dev/null. */
+static double slice_command(char **argv)
+{
+	struct rusage ru;
+	int status;
+	pid_t child = fork();
+
+	if (child < 0)
+		return -errno;
+	if (child == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null < 0 || dup2(null, STDOUT_FILENO) < 0)
+			_exit(127);
+		execvp(argv[0], argv);
+		fprintf(stderr, "bpf-alternate: exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	while (wait4(child, &status, 0, &ru) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bpf-alternate: %s failed (status %d)\n", argv[0], status);
+		return -ECHILD;
+	}
+	return tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime);
+}
+
+/* What one slice runs: the open/close loop, or a command when cmd is set. */
+struct slice_spec {
+	const char *path;
+	long iters;
+	char **cmd;
+};
+
+static double slice_run(const struct slice_spec *spec)
+{
+	return spec->cmd ? slice_command(spec->cmd) : slice_loop(spec->path, spec->iters);
 }
 
 static int cmp_double(const void *x, const void *y)
@@ -240,7 +293,7 @@ static void shuffle(int *order, int n, uint64_t *seed)
 	}
 }
 
-static void report(double (*ns)[SETUPS], int blocks)
+static void report(double (*ns)[SETUPS], int blocks, double scale, const char *unit)
 {
 	static double v[MAX_BLOCKS], r[MAX_BLOCKS];
 
@@ -257,7 +310,7 @@ static void report(double (*ns)[SETUPS], int blocks)
 			lo = r[blocks / 4];
 			hi = r[(3 * blocks) / 4];
 		}
-		printf("%-8s %7.1f ns", setup_names[s], median(v, blocks));
+		printf("%-8s %9.1f %s", setup_names[s], median(v, blocks) * scale, unit);
 		if (s != SETUP_NONE)
 			printf("  ratio %.3f (interquartile %.3f-%.3f)", med_r, lo, hi);
 		if (s == SETUP_RUN || s == SETUP_OUTSIDE) {
@@ -318,21 +371,36 @@ static void alternate_teardown(struct alternate *a)
 	bpf_capture_close(a->cap);
 }
 
+static int parse_args(int argc, char **argv, int *blocks, struct slice_spec *spec)
+{
+	if (argc < 4)
+		return -EINVAL;
+	*blocks = atoi(argv[2]);
+	if (*blocks < 1 || *blocks > MAX_BLOCKS)
+		return -EINVAL;
+	if (!strcmp(argv[3], "--")) {
+		spec->cmd = argv + 4;
+		return argc > 4 ? 0 : -EINVAL;
+	}
+	spec->iters = atol(argv[3]);
+	spec->path = argc > 4 ? argv[4] : "/etc/hostname";
+	return spec->iters > 0 && argc <= 5 ? 0 : -EINVAL;
+}
+
 int main(int argc, char **argv)
 {
 	static double ns[MAX_BLOCKS][SETUPS];
 	struct alternate a = {0};
-	const char *path = argc > 4 ? argv[4] : "/etc/hostname";
+	struct slice_spec spec = {0};
 	struct bpf_capture_stats st = {0};
 	uint64_t seed = 42;
 	int blocks, ret;
-	long iters;
 
-	if (argc < 4 || (blocks = atoi(argv[2])) < 1 || blocks > MAX_BLOCKS ||
-	    (iters = atol(argv[3])) < 1) {
+	if (parse_args(argc, argv, &blocks, &spec)) {
 		fprintf(stderr,
-			"usage: bpf-alternate FLOOR_OBJECT BLOCKS(1-%d) ITERATIONS [PATH]\n",
-			MAX_BLOCKS);
+			"usage: bpf-alternate FLOOR_OBJECT BLOCKS(1-%d) ITERATIONS [PATH]\n"
+			"       bpf-alternate FLOOR_OBJECT BLOCKS(1-%d) -- CMD [ARGS...]\n",
+			MAX_BLOCKS, MAX_BLOCKS);
 		return 2;
 	}
 	ret = alternate_setup(&a, argv[1]);
@@ -351,19 +419,27 @@ int main(int argc, char **argv)
 					strerror(-ret));
 				goto cleanup;
 			}
-			ns[b][s] = slice_run(path, iters);
+			ns[b][s] = slice_run(&spec);
 			setup_leave(&a, s);
 			if (ns[b][s] < 0) {
 				ret = (int)ns[b][s];
-				fprintf(stderr, "bpf-alternate: opening %s: %s\n", path,
-					strerror(-ret));
+				fprintf(stderr, "bpf-alternate: slice of %s: %s\n",
+					spec.cmd ? spec.cmd[0] : spec.path, strerror(-ret));
 				goto cleanup;
 			}
 		}
 	}
-	printf("open/close of %s, %d blocks of %ld iterations per setup (CPU ns per open+close):\n",
-	       path, blocks, iters);
-	report(ns, blocks);
+	if (spec.cmd) {
+		printf("%s, %d blocks of one run per setup (CPU ms of the command and its "
+		       "descendants):\n",
+		       spec.cmd[0], blocks);
+		report(ns, blocks, 1e-6, "ms");
+	} else {
+		printf("open/close of %s, %d blocks of %ld iterations per setup (CPU ns per "
+		       "open+close):\n",
+		       spec.path, blocks, spec.iters);
+		report(ns, blocks, 1, "ns");
+	}
 	bpf_capture_stats(a.cap, &st);
 	printf("capture: %llu events, %llu dedup hits (%llu before any path walk), %llu ring "
 	       "buffer drops, %llu behaviors received\n",

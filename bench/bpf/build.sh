@@ -4,13 +4,16 @@
 # POSIX headers, timed interleaved in every round under none, run (the build
 # is the captured run) and outside (a run exists, the build is not in it);
 # see bpf_bench.c. Each measurement loads the capture afresh, so the run
-# starts with empty dedup tables, as a modeling run does.
-# Usage: bench/bpf/build.sh [BUILD_DIR] [ROUNDS] [FILES]  (root)
+# starts with empty dedup tables, as a modeling run does. Then the same
+# build in BLOCKS blocks of bpf-alternate (alternate.c: one process switching
+# the capture between builds, with floor and a second none as a control).
+# Usage: bench/bpf/build.sh [BUILD_DIR] [ROUNDS] [FILES] [BLOCKS]  (root)
 set -euo pipefail
 
 build=${1:-/tmp/build-bpf}
 rounds=${2:-7}
 files=${3:-16}
+blocks=${4:-$rounds}
 here=$(cd "$(dirname "$0")" && pwd)
 bench=$build/bin/bpf-bench
 work=$(mktemp -d)
@@ -119,3 +122,12 @@ bench_rounds "$bench" "$rounds" "$work/tsv" none run outside -- \
 echo "make -B -j1 of $files units + main, $rounds interleaved rounds (seconds):"
 bench_summary "$work/tsv" 1 s
 bench_prog_stats "$bench" run -- make -s -B -C "$work/proj" -j1
+
+alternate=$build/bin/bpf-alternate
+if [[ -x $alternate && $blocks -gt 0 ]]; then
+	clang -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I"$build/bpf" \
+		-c "$here/floor.bpf.c" -o "$work/floor.bpf.o"
+	"$alternate" "$work/floor.bpf.o" "$blocks" -- make -s -B -C "$work/proj" -j1
+else
+	echo "build: no alternating pass ($alternate not built or BLOCKS 0)"
+fi

@@ -31,6 +31,10 @@
 #define CAP_SEEN_FILES 65536
 #define CAP_SEEN_CACHE 512 /* per CPU, direct-mapped, in front of seen_files */
 #define CAP_RINGBUF_BYTES (8 * 1024 * 1024)
+/* Unread bytes from which an event wakes the reader (see event_emit()) */
+#define CAP_RINGBUF_WAKE_BYTES (CAP_RINGBUF_BYTES / 8)
+/* The longest a reader waits between two looks at the ring (ms) */
+#define CAP_POLL_SLICE_MS 50
 
 /* Scratch slots: programs that can interrupt one another on a CPU (a signal
  * generated from an interrupt while sys_exit builds an event) must not

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -944,17 +945,39 @@ int bpf_capture_remove_cgroup(struct bpf_capture *c, uint64_t cgroup_id)
 	return ret ? 0 : -ENOENT;
 }
 
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The programs wake a reader only when the ring fills up (event_emit()),
+ * so epoll alone would sleep through most behaviors: the ring is read
+ * directly, and waiting is done in slices of CAP_POLL_SLICE_MS with a
+ * read after each. */
 int bpf_capture_poll(struct bpf_capture *c, int timeout_ms, bpf_behavior_cb cb, void *ctx)
 {
+	int64_t deadline = timeout_ms > 0 ? monotonic_ms() + timeout_ms : 0;
 	int ret;
 
 	c->cb = cb;
 	c->cb_ctx = ctx;
 	c->delivered = 0;
-	ret = ring_buffer__poll(c->rb, timeout_ms);
-	if (ret < 0)
-		return ret;
-	return c->delivered;
+	for (;;) {
+		int64_t left = timeout_ms < 0 ? CAP_POLL_SLICE_MS : deadline - monotonic_ms();
+
+		ret = ring_buffer__consume(c->rb);
+		if (ret < 0)
+			return ret;
+		if (c->delivered || timeout_ms == 0 || left <= 0)
+			return (int)c->delivered;
+		ret = ring_buffer__poll(c->rb,
+					(int)(left < CAP_POLL_SLICE_MS ? left : CAP_POLL_SLICE_MS));
+		if (ret < 0 && ret != -EINTR)
+			return ret;
+	}
 }
 
 int bpf_capture_syscalls(struct bpf_capture *c, uint32_t run_id, uint32_t arch,

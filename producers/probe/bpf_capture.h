@@ -138,7 +138,10 @@ int bpf_capture_remove_cgroup(struct bpf_capture *c, uint64_t cgroup_id);
 int bpf_capture_remove_run(struct bpf_capture *c, uint32_t run_id);
 
 /* Waits up to timeout_ms (0: no wait, -1: forever) and calls cb for each
- * behavior received. Returns the number of behaviors or negative errno. */
+ * behavior received. A waiting call looks at the ring every 50 ms (the
+ * programs do not wake readers for each behavior), so it returns at most
+ * that long after the first behavior arrived. Returns the number of
+ * behaviors or negative errno. */
 int bpf_capture_poll(struct bpf_capture *c, int timeout_ms, bpf_behavior_cb cb, void *ctx);
 
 /* Every syscall number the run made for this arch (AUDIT_ARCH_X86_64 or

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bpf_capture.h"
@@ -503,6 +504,20 @@ static int cgroup2_root(char *out, size_t outlen)
 	return ret;
 }
 
+static void join_pid(const char *cg, pid_t p)
+{
+	char procs[PATH_MAX], pid[32];
+	int fd;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+	snprintf(pid, sizeof(pid), "%d", (int)p);
+	fd = open(procs, O_WRONLY);
+	if (fd < 0 || write(fd, pid, strlen(pid)) < 0)
+		fprintf(stderr, "joining %s: %s\n", procs, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Runs fn(arg) in a child, in cgroup cg if given, polling meanwhile. */
 static int run_in(struct bpf_capture *c, const char *cg, void (*fn)(const void *), const void *arg,
 		  struct seen *seen)
@@ -525,18 +540,8 @@ static int run_in(struct bpf_capture *c, const char *cg, void (*fn)(const void *
 		_exit(0);
 	}
 	close(go[0]);
-	if (cg) {
-		char procs[PATH_MAX], pid[32];
-		int fd;
-
-		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
-		snprintf(pid, sizeof(pid), "%d", (int)p);
-		fd = open(procs, O_WRONLY);
-		if (fd < 0 || write(fd, pid, strlen(pid)) < 0)
-			fprintf(stderr, "joining %s: %s\n", procs, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-	}
+	if (cg)
+		join_pid(cg, p);
 	if (write(go[1], "g", 1) != 1)
 		return -1;
 	close(go[1]);
@@ -574,6 +579,70 @@ static void pod_op_fn(const void *arg)
 
 	open_ro(op->path);
 	syscall(op->nr);
+}
+
+#define RUN_POLL 11
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The programs do not wake the reader for each behavior: a reader already
+ * waiting in bpf_capture_poll() must still get one that arrives while it
+ * waits, long before its timeout. */
+static void test_poll_unwoken(struct bpf_capture *c, const char *root, const char *dir)
+{
+	char cg[2600], path[PATH_MAX], line[PATH_MAX + 32];
+	struct seen seen = {0};
+	struct stat st;
+	int go[2], status, n;
+	int64_t t0, waited;
+	pid_t p;
+
+	snprintf(cg, sizeof(cg), "%s/armorsmith-bpf-test-%d-poll", root, (int)getpid());
+	snprintf(path, sizeof(path), "%s/polled.txt", dir);
+	if (mkdir(cg, 0755) || stat(cg, &st) || write_file(path, "x") || pipe(go)) {
+		CHECK(0, "setting up the poll test: %s", strerror(errno));
+		return;
+	}
+	CHECK(bpf_capture_add_run(c, RUN_POLL, st.st_ino) == 0, "add_run poll");
+	p = fork();
+	if (p == 0) {
+		char b;
+
+		close(go[1]);
+		if (read(go[0], &b, 1) != 1)
+			_exit(99);
+		usleep(300 * 1000); /* the parent is waiting by now */
+		open_ro(path);
+		_exit(0);
+	}
+	close(go[0]);
+	if (p > 0)
+		join_pid(cg, p);
+	if (p < 0 || write(go[1], "g", 1) != 1) {
+		CHECK(0, "starting the poll child: %s", strerror(errno));
+		goto out;
+	}
+	t0 = now_ms();
+	n = bpf_capture_poll(c, 10000, on_behavior, &seen);
+	waited = now_ms() - t0;
+	CHECK(n >= 1, "a wait of 10 s returned %d behaviors after %lld ms", n, (long long)waited);
+	CHECK(waited < 5000, "the behavior came back only after %lld ms", (long long)waited);
+	waitpid(p, &status, 0);
+	while (bpf_capture_poll(c, 50, on_behavior, &seen) > 0)
+		;
+	snprintf(line, sizeof(line), "file %s r", path);
+	CHECK(seen_count(&seen, line) == 1, "\"%s\" seen %zu times", line, seen_count(&seen, line));
+out:
+	close(go[1]);
+	CHECK(bpf_capture_remove_run(c, RUN_POLL) == 0, "remove_run poll");
+	seen_free(&seen);
+	rmdir(cg);
 }
 
 #define RUN_POD 8
@@ -1158,6 +1227,7 @@ int main(void)
 	/* with no run left the programs were detached: a new run attaches them again */
 	test_pod(c, root, in);
 	test_mntns(c, root, in);
+	test_poll_unwoken(c, root, in);
 
 done:
 	if (base.acc4 >= 0)
